@@ -1,0 +1,97 @@
+"""Reader throughput against baselines, on the same inputs, in one run.
+
+    python bench/parse.py [--shared ../shared/data] [--abc-repeats 3]
+
+Prints a table: our ``read_abc`` tunes/s against music21's ABC parser, and our
+``read_midi`` files/s against mido's bare ``MidiFile`` parse. Ratios, not absolute
+speeds, are what to compare across machines. Single process, one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import platform
+import time
+from pathlib import Path
+
+import mido
+
+from musicgen.music import read_midi
+from musicgen.music.abc import read_abc_book
+
+
+def best_of(repeats: int, fn) -> float:
+    """The fastest of ``repeats`` runs of ``fn()``, in seconds (the least disturbed one)."""
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def bench_abc(files: list[Path], repeats: int) -> dict:
+    import music21  # imported here: its import alone takes a second
+
+    ours = sum(len(read_abc_book(f).tunes) for f in files)
+    t_ours = best_of(repeats, lambda: [read_abc_book(f) for f in files])
+    t_m21 = best_of(1, lambda: [music21.converter.parse(f, format="abc") for f in files])
+    m21_tunes = 0
+    for f in files:
+        parsed = music21.converter.parse(f, format="abc")
+        m21_tunes += len(parsed.scores) if hasattr(parsed, "scores") else 1
+    return {
+        "what": f"ABC: {len(files)} files",
+        "ours": ours / t_ours,
+        "base": m21_tunes / t_m21,
+        "unit": "tunes/s",
+        "base_name": "music21",
+        "n": f"{ours} tunes (music21: {m21_tunes})",
+    }
+
+
+def bench_midi(files: list[Path], repeats: int) -> dict:
+    t_mido = best_of(repeats, lambda: [mido.MidiFile(f) for f in files])
+    t_ours = best_of(repeats, lambda: [read_midi(f) for f in files])
+    return {
+        "what": f"MIDI: {len(files)} files",
+        "ours": len(files) / t_ours,
+        "base": len(files) / t_mido,
+        "unit": "files/s",
+        "base_name": "mido MidiFile",
+        "n": f"{len(files)} files",
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--shared", default=str(Path(__file__).resolve().parents[2] / "shared" / "data")
+    )
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--midi-every", type=int, default=4, help="take every n-th MIDI file")
+    args = ap.parse_args()
+    shared = Path(args.shared)
+    abc_files = sorted((shared / "abc" / "nottingham").glob("*.abc"))
+    midi_files = sorted((shared / "midi").rglob("*.mid"))[:: args.midi_every]
+    rows = [bench_abc(abc_files, args.repeats), bench_midi(midi_files, args.repeats)]
+    print(
+        f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+    )
+    print("| input | ours | baseline | ratio (ours/baseline) | items |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        ratio = r["ours"] / r["base"]
+        print(
+            f"| {r['what']} | {r['ours']:,.0f} {r['unit']} | {r['base_name']}: {r['base']:,.1f}"
+            f" {r['unit']} | {ratio:.2f}x | {r['n']} |"
+        )
+    midi = rows[1]
+    print(f"read_midi time / mido parse time: {midi['base'] / midi['ours']:.2f} (goal <= 1.5)")
+    print(f"read_abc speed-up over music21: {rows[0]['ours'] / rows[0]['base']:.0f}x (goal >= 50)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""Helpers shared by the entry points: building objects from configs, clean failures."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from musicgen.music import MusicFormatError
+
+
+class UserError(Exception):
+    """A problem with the user's input that deserves one line, not a traceback."""
+
+
+@contextlib.contextmanager
+def fail_cleanly(program: str):
+    """Turn the errors a user can cause into one clear line on stderr and exit status 2."""
+    try:
+        yield
+    except (UserError, MusicFormatError, FileNotFoundError, ValueError) as e:
+        print(f"{program}: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def instantiate_data(cfg: DictConfig):
+    """The data module a ``data`` config describes (its tokenizer built too)."""
+    return instantiate(cfg, _convert_="all")

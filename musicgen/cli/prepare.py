@@ -1,0 +1,53 @@
+"""``musicgen-prepare``: build a corpus's token cache and print its statistics."""
+
+from __future__ import annotations
+
+import time
+
+import hydra
+import numpy as np
+from omegaconf import DictConfig
+
+from musicgen.cli.common import fail_cleanly, instantiate_data
+from musicgen.data.splits import split_documents
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="prepare")
+def main(cfg: DictConfig) -> None:
+    with fail_cleanly("musicgen-prepare"):
+        data = instantiate_data(cfg.data)
+        files = data.source_files()
+        print(f"corpus '{data.name}': {len(files)} files")
+        start = time.perf_counter()
+        cache = data.prepare_data()
+        seconds = time.perf_counter() - start
+        print(format_statistics(cache, data, seconds))
+
+
+def format_statistics(cache, data, seconds: float, max_skipped: int = 10) -> str:
+    """A readable summary of a prepared corpus."""
+    m = cache.manifest
+    c = m["counts"]
+    used = int(np.count_nonzero(m["token_counts"]))
+    hashes = [d[3] for d in m["documents"]]
+    splits = split_documents(hashes, data.val_fraction, data.test_fraction, data.seed)
+    verb = "reused" if cache.reused else "built"
+    lines = [
+        f"cache: {cache.path} ({verb} in {seconds:.2f} s)",
+        f"tunes: {c['documents']:,} (exact duplicates removed: {c['duplicates_removed']:,})",
+        f"notes: {c['notes']:,}   tokens: {c['tokens']:,}"
+        f" ({c['tokens'] / max(c['documents'], 1):.1f} per tune)",
+        "splits (tunes): " + ", ".join(f"{k} {len(v):,}" for k, v in splits.items()),
+        f"vocabulary: {used} of {len(m['token_counts'])} tokens used",
+        f"skipped: {c['skipped']:,}",
+    ]
+    for s in m["skipped"][:max_skipped]:
+        tune = f" [{s['tune']}]" if s["tune"] else ""
+        lines.append(f"  - {s['path']}{tune}: {s['reason']}")
+    if c["skipped"] > max_skipped:
+        lines.append(f"  ... {c['skipped'] - max_skipped} more in {cache.path / 'manifest.json'}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

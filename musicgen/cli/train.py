@@ -1,0 +1,107 @@
+"""``musicgen-train``: train a language model on a corpus (Hydra app, conf/train.yaml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hydra
+import pytorch_lightning as pl
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from musicgen.callbacks import CorpusSummary, checkpoint_callbacks, unigram_entropy
+from musicgen.cli.common import UserError, fail_cleanly
+from musicgen.tracking import build_loggers, finish_wandb, wandb_sync_hint
+
+# ${name} is the experiment's name; runs without an experiment are called "train".
+OmegaConf.register_new_resolver(
+    "or_train", lambda x: "train" if x in (None, "None", "null") else x, replace=True
+)
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    with fail_cleanly("musicgen-train"):
+        return train(cfg, Path(HydraConfig.get().runtime.output_dir))
+
+
+def resolve_resume(ckpt_path: str | None, run_dir: Path, name: str) -> tuple[Path | None, Path]:
+    """The checkpoint to resume from and the run folder to keep writing into.
+
+    ``last`` means this run folder's ``last.ckpt`` if it has one (``hydra.run.dir`` pinned),
+    otherwise the newest ``last.ckpt`` under ``outputs/`` of a run with the same name.
+    """
+    if not ckpt_path:
+        return None, run_dir
+    if ckpt_path == "last":
+        own = run_dir / "checkpoints" / "last.ckpt"
+        found = [own] if own.is_file() else sorted(
+            Path("outputs").glob(f"**/*-{name}/checkpoints/last.ckpt"),
+            key=lambda p: p.stat().st_mtime,
+        )  # fmt: skip
+        if not found:
+            raise UserError(
+                f"ckpt_path=last: no run named '{name}' with checkpoints/last.ckpt under outputs/"
+            )
+        ckpt = found[-1]
+    else:
+        ckpt = Path(ckpt_path)
+        if not ckpt.is_file():
+            raise UserError(f"ckpt_path={ckpt_path}: no such checkpoint file")
+    return ckpt, ckpt.parent.parent
+
+
+def train(cfg: DictConfig, run_dir: Path) -> float | None:
+    """Build everything from the config, fit, print a summary; returns the best val loss."""
+    name = cfg.name
+    ckpt, run_dir = resolve_resume(cfg.ckpt_path, run_dir, name)
+    pl.seed_everything(cfg.seed, workers=True)
+    data = instantiate(cfg.data, _convert_="all")
+    model = instantiate(cfg.model, vocab_size=data.vocab_size)
+    if cfg.compile:
+        model.compile()
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    resolved["model"]["vocab_size"] = data.vocab_size
+    module = instantiate(cfg.module, model=model, tokenizer=data.tokenizer)
+    module.run_config = resolved  # not through instantiate: it would build its _target_s
+    loggers = build_loggers(
+        run_dir, name, OmegaConf.to_container(cfg.logger.wandb) if cfg.logger.wandb else None
+    )
+    for lg in loggers:
+        lg.log_hyperparams(resolved)
+    callbacks = [
+        *checkpoint_callbacks(run_dir / "checkpoints", **cfg.callbacks),
+        CorpusSummary(),
+    ]
+    trainer = instantiate(
+        cfg.trainer, logger=loggers, callbacks=callbacks, default_root_dir=str(run_dir)
+    )
+    try:
+        trainer.fit(module, datamodule=data, ckpt_path=str(ckpt) if ckpt else None)
+        return _summary(trainer, callbacks[1], loggers, run_dir, data)
+    finally:
+        finish_wandb(loggers)  # the next job of a sweep must start its own W&B run
+
+
+def _summary(trainer: pl.Trainer, best, loggers, run_dir: Path, data) -> float | None:
+    if trainer.global_rank != 0:
+        return None
+    score = best.best_model_score
+    print(f"\nrun folder: {run_dir}")
+    if score is not None:
+        baseline = unigram_entropy(data.cache.manifest["token_counts"])
+        print(
+            f"best val/loss: {float(score):.4f} nats/token (unigram baseline {baseline:.4f})"
+            f"  checkpoint: {best.best_model_path}"
+        )
+    print(f"last checkpoint: {run_dir / 'checkpoints' / 'last.ckpt'} (step {trainer.global_step})")
+    print(f"CSV log: {run_dir / 'csv' / 'metrics.csv'}")
+    hint = wandb_sync_hint(loggers)
+    if hint:
+        print(f"W&B ran offline (no credentials); upload it with: {hint}")
+    return float(score) if score is not None else None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""One LightningModule for every backbone, music or text: loss, metrics, optimizer, schedule.
+
+The backbone is any ``nn.Module`` with ``forward(ids, state=None) -> (logits, state)``.
+The tokenizer and the resolved run config travel inside every checkpoint, so a checkpoint
+alone is enough to sample or evaluate (see ``musicgen.checkpoint``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import partial
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import SumMetric
+
+from musicgen.data.windows import IGNORE_INDEX
+
+CHECKPOINT_KEY = "musicgen"
+
+
+class LanguageModel(pl.LightningModule):
+    """Next-token prediction around a backbone.
+
+    Args:
+        model: the backbone.
+        tokenizer: saved into checkpoints (anything with ``to_dict()``); optional in tests.
+        optimizer: a factory taking parameter groups, e.g. ``partial(torch.optim.AdamW, lr=3e-4)``
+            (the default: AdamW, lr 3e-4, betas 0.9/0.95).
+        weight_decay: applied to weight matrices only; norms, biases and embeddings get none.
+        warmup_steps: linear warm-up of the learning rate from 0.
+        min_lr_ratio: the cosine decay ends at this fraction of the peak learning rate.
+        label_smoothing: of the training loss (Szegedy et al. 2016); validation reports the
+            plain negative log-likelihood so perplexities stay comparable.
+        run_config: the resolved config of the run, stored in checkpoints.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        tokenizer=None,
+        optimizer: Callable | None = None,
+        weight_decay: float = 0.1,
+        warmup_steps: int = 100,
+        min_lr_ratio: float = 0.1,
+        label_smoothing: float = 0.0,
+        run_config: dict | None = None,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.tokenizer = tokenizer
+        self.optimizer_factory = optimizer or partial(torch.optim.AdamW, lr=3e-4, betas=(0.9, 0.95))
+        self.weight_decay = weight_decay
+        self.warmup_steps = warmup_steps
+        self.min_lr_ratio = min_lr_ratio
+        self.label_smoothing = label_smoothing
+        self.run_config = run_config or {}
+        # summed over the epoch and over ranks, so DDP reports the true corpus figures
+        self.val_nll = SumMetric()
+        self.val_tokens = SumMetric()
+
+    def forward(self, ids: torch.Tensor, state=None):
+        return self.model(ids, state)
+
+    def _nll(self, batch, smoothing: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = batch  # (B, T), (B, T)
+        logits, _ = self.model(x)  # (B, T, V)
+        loss = F.cross_entropy(
+            logits.flatten(0, 1).float(), y.flatten(), ignore_index=IGNORE_INDEX,
+            label_smoothing=smoothing, reduction="sum",
+        )  # fmt: skip
+        return loss, (y != IGNORE_INDEX).sum()
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        total, count = self._nll(batch, self.label_smoothing)
+        loss = total / count.clamp(min=1)
+        self.log("train/loss", loss, prog_bar=True)
+        self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"])
+        return loss
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        total, count = self._nll(batch)
+        self.val_nll.update(total)
+        self.val_tokens.update(count)
+
+    def on_validation_epoch_end(self) -> None:
+        nll, tokens = self.val_nll.compute(), self.val_tokens.compute()
+        self.val_nll.reset()
+        self.val_tokens.reset()
+        if tokens == 0:
+            return
+        loss = nll / tokens
+        self.log("val/loss", loss, prog_bar=True, sync_dist=False)
+        self.log("val/ppl", torch.exp(loss))
+        self.log("val/bits_per_token", loss / math.log(2))
+        tunes = _documents_in(self.trainer, "val")
+        if tunes:
+            self.log("val/nats_per_tune", nll / tunes)
+
+    def configure_optimizers(self):
+        optimizer = self.optimizer_factory(param_groups(self.model, self.weight_decay))
+        total = max(int(self.trainer.estimated_stepping_batches), 1)
+        schedule = partial(
+            warmup_cosine, warmup=self.warmup_steps, total=total, floor=self.min_lr_ratio
+        )
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint[CHECKPOINT_KEY] = {
+            "tokenizer": self.tokenizer.to_dict() if self.tokenizer is not None else None,
+            "config": self.run_config,
+        }
+
+
+def warmup_cosine(step: int, warmup: int, total: int, floor: float) -> float:
+    """Learning-rate multiplier: linear warm-up to 1, then cosine decay to ``floor``."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min((step - warmup) / max(total - warmup, 1), 1.0)
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """Two groups: weight matrices decay; norms, biases and embeddings do not.
+
+    A tied output matrix is the embedding, so it does not decay either (as in GPT-2).
+    """
+    no_decay: set[int] = set()
+    for module in model.modules():
+        if isinstance(module, nn.Embedding | nn.LayerNorm):
+            no_decay.update(id(p) for p in module.parameters(recurse=False))
+    decay, keep = [], []
+    seen: set[int] = set()
+    for p in model.parameters():
+        if id(p) in seen or not p.requires_grad:
+            continue
+        seen.add(id(p))
+        (keep if p.ndim < 2 or id(p) in no_decay else decay).append(p)
+    return [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": keep, "weight_decay": 0.0},
+    ]
+
+
+def _documents_in(trainer, split: str) -> int:
+    dm = getattr(trainer, "datamodule", None)
+    splits = getattr(dm, "splits", None) or {}
+    return len(splits.get(split, ()))

@@ -1,0 +1,21 @@
+"""Music types, readers and writers. Never imports torch."""
+
+from musicgen.music.abc import read_abc
+from musicgen.music.errors import AbcParseError, MidiFormatError, MusicFormatError
+from musicgen.music.midi import read_midi, write_midi
+from musicgen.music.score import ChordSymbol, Key, Note, Score, Tempo, TimeSignature
+
+__all__ = [
+    "AbcParseError",
+    "ChordSymbol",
+    "Key",
+    "MidiFormatError",
+    "MusicFormatError",
+    "Note",
+    "Score",
+    "Tempo",
+    "TimeSignature",
+    "read_abc",
+    "read_midi",
+    "write_midi",
+]

@@ -1,0 +1,221 @@
+"""Reading the body of one tune: field lines and music lines, voice by voice.
+
+Errors raise :class:`FieldError` with a message only; ``tune.py`` adds file, tune and line.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from musicgen.music.abc import tokens as tk
+from musicgen.music.abc.fields import (
+    FieldError,
+    KeySpec,
+    default_unit,
+    parse_key,
+    parse_meter,
+    parse_tempo,
+    parse_unit,
+)
+from musicgen.music.abc.repeats import CLOSE, END, ENDING, START, Marker
+from musicgen.music.abc.voice import Voice
+
+_QUARTERS_PER_WHOLE = 4
+_CLOSING_BARS = ("||", "|]", "[|", "[|]")
+
+
+_OPENERS = {"[": "chord (no closing ])", "{": "grace notes (no closing })", '"': "quoted text"}
+
+
+def _unreadable(line: str, pos: int) -> str:
+    """The message for music the scanner cannot read at ``pos``."""
+    what = _OPENERS.get(line[pos], "")
+    lead = f"cannot read {what} " if what else "cannot read "
+    return f"{lead}{line[pos : pos + 12]!r} (column {pos + 1})"
+
+
+class BodyReader:
+    """Reads the fields and music lines of one tune into its voices.
+
+    Args:
+        key: the header's key. meter: the header's meter. unit: the header's ``L:``
+        (None: derived from the meter). propagate: how accidentals carry through a bar,
+        ``"octave"`` (ABC 2.1: same letter and octave), ``"pitch"`` (any octave) or
+        ``"not"`` (``%%propagate-accidentals``, ABC 2.2).
+    """
+
+    def __init__(
+        self, key: KeySpec, meter: tuple[int, int] | None, unit: Fraction | None, propagate: str
+    ) -> None:
+        self.key, self.meter, self.propagate = key, meter, propagate
+        self.unit_set = unit is not None
+        self.unit = (unit or default_unit(meter)) * _QUARTERS_PER_WHOLE
+        self.voices: dict[str, Voice] = {}
+        self.voice = self._voice("")
+        self._handlers = {
+            "rest": self._rest, "mrest": self._multi_rest,
+            "bar": self._bar, "ending": self._ending, "field": self._inline_field,
+            "chord": self._chord, "tuplet": self._tuplet, "broken": self._broken,
+            "gchord": self._gchord, "lonetie": self._tie, "overlay": self._overlay,
+        }  # fmt: skip
+
+    def _voice(self, name: str) -> Voice:
+        voice = self.voices.get(name)
+        if voice is None:
+            voice = Voice(self.unit, self.meter, self.key.alters)
+            self.voices[name] = voice
+        return voice
+
+    # --- fields -----------------------------------------------------------------------
+    def field(self, letter: str, value: str) -> None:
+        """A field line or inline field in the body; lyrics, parts, notes are ignored."""
+        voice = self.voice
+        if letter == "K":
+            voice.set_key(parse_key(value))
+        elif letter == "M":
+            voice.meter = parse_meter(value)
+            if voice.meter is not None:
+                voice.meters.append((voice.time, voice.meter))
+        elif letter == "L":
+            voice.set_unit(parse_unit(value) * _QUARTERS_PER_WHOLE)
+        elif letter == "Q":
+            qpm = parse_tempo(value, voice.unit / _QUARTERS_PER_WHOLE)
+            if qpm is not None:
+                voice.tempos.append((voice.time, qpm))
+        elif letter == "V":
+            name = value.split("%", 1)[0].split()
+            if name:
+                self.declare_voice(name[0])
+
+    def declare_voice(self, name: str) -> None:
+        """``V:`` switches to a voice; the first named voice takes the music before it."""
+        if name not in self.voices and "" in self.voices and not self.voices[""].notes:
+            self.voices[name] = self.voices.pop("")
+        self.voice = self._voice(name)
+
+    # --- music lines ------------------------------------------------------------------
+    def music_line(self, line: str) -> None:
+        """Read one music line (comments already stripped).
+
+        Raises:
+            FieldError: at the first thing that is not ABC music.
+        """
+        match, handlers, pos, size = tk.TOKEN.match, self._handlers, 0, len(line)
+        while pos < size:
+            m = match(line, pos)
+            if m is None:
+                raise FieldError(_unreadable(line, pos))
+            kind = m.lastgroup
+            if kind == "note":  # the hot path, inlined
+                acc, letter, octave, text, tie = m.group("acc", "letter", "oct", "len", "tie")
+                voice = self.voice
+                plain = voice.next_factor is None and not voice.tuplet_left
+                dur = voice.plain.get(text) if plain else None
+                if dur is None:
+                    dur = voice.duration(tk.length(text))
+                    if plain:
+                        voice.plain[text] = dur
+                voice.place_one(self._pitch(acc, letter, octave), dur, tie == "-")
+            elif kind == "end":
+                break
+            else:
+                handler = handlers.get(kind)
+                if handler is not None:
+                    handler(m)
+            pos = m.end()
+
+    def _pitch(self, acc: str | None, letter: str, octave: str) -> int:
+        pitch = tk.BASE_PITCH[letter]
+        if octave:
+            pitch += 12 * (octave.count("'") - octave.count(","))
+            if not 0 <= pitch <= 127:
+                raise FieldError(f"pitch {letter}{octave} is outside MIDI's range")
+        voice = self.voice
+        slot = pitch if self.propagate == "octave" else letter.upper()
+        if acc is not None:
+            alter = tk.ALTER[acc]
+            if self.propagate != "not":
+                voice.bar_alters[slot] = alter
+        else:
+            alter = voice.bar_alters.get(slot) if voice.bar_alters else None
+            if alter is None:
+                alter = voice.alters.get(letter.upper(), 0)
+        return pitch + alter
+
+    def _rest(self, m) -> None:
+        self.voice.rest(self.voice.duration(tk.length(m.group("rlen"))))
+
+    def _multi_rest(self, m) -> None:
+        voice = self.voice
+        voice.rest(voice.bar_length() * int(m.group("bars") or 1))
+
+    def _chord(self, m) -> None:
+        body, pitches, lengths, pos = m.group("cbody"), [], [], 0
+        for note in tk.CHORD_NOTE.finditer(body):
+            if body[pos : note.start()].strip(" \t"):
+                break
+            pitches.append(
+                (self._pitch(*note.group("acc", "letter", "oct")), bool(note.group("tie")))
+            )
+            lengths.append(tk.length(note.group("len")))
+            pos = note.end()
+        if tk.CHORD_REST.fullmatch(body, pos) is None:
+            raise FieldError(f"cannot read chord [{body}]")
+        if not pitches:
+            return
+        if m.group("ctie"):
+            pitches = [(p, True) for p, _ in pitches]
+        # ABC 2.1 4.17: the chord lasts as long as its first note.
+        voice = self.voice
+        voice.place(pitches, voice.duration(lengths[0] * tk.length(m.group("clen"))))
+
+    def _bar(self, m) -> None:
+        voice, text = self.voice, m.group("bar")
+        voice.bar_line()
+        bar = text.rstrip("0123456789,-")
+        if bar.startswith(":"):
+            voice.markers.append(Marker(voice.time, END))
+        if bar.endswith(":") or bar == "::":
+            voice.markers.append(Marker(voice.time, START))
+        elif bar.strip(":") in _CLOSING_BARS:
+            voice.markers.append(Marker(voice.time, CLOSE))
+        if m.group("bnum"):
+            voice.markers.append(Marker(voice.time, ENDING, tk.ending_numbers(m.group("bnum"))))
+
+    def _ending(self, m) -> None:
+        voice = self.voice
+        voice.markers.append(Marker(voice.time, ENDING, tk.ending_numbers(m.group("enums"))))
+
+    def _inline_field(self, m) -> None:
+        self.field(m.group("fkey"), m.group("fval"))
+
+    def _tuplet(self, m) -> None:
+        p = int(m.group("tp"))
+        q, r = m.group("tq"), m.group("tr")
+        if p < 2 or p > 9 and not q:
+            raise FieldError(f"impossible tuplet ({m.group('tuplet')[1:]}")
+        if q:
+            q = int(q)
+        else:
+            compound = self.voice.meter is not None and self.voice.meter[0] % 3 == 0
+            compound = compound and self.voice.meter[0] > 3
+            q = {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}.get(p, 3 if compound else 2)
+        r = int(r) if r else p
+        if q == 0 or r == 0:
+            raise FieldError(f"impossible tuplet ({m.group('tuplet')[1:]}")
+        voice = self.voice
+        voice.tuplet_factor, voice.tuplet_left, voice.tuplet_size = Fraction(q, p), r, r
+
+    def _broken(self, m) -> None:
+        self.voice.apply_broken(*tk.broken(m.group("broken")))
+
+    def _gchord(self, m) -> None:
+        text = m.group("gtext")
+        if text and text[0] not in "^_<>@":  # those are annotations, not chord symbols
+            self.voice.chords.append((self.voice.time, text))
+
+    def _tie(self, m) -> None:
+        self.voice.tie_last()
+
+    def _overlay(self, m) -> None:
+        self.voice.overlay()

@@ -1,0 +1,209 @@
+"""One tune's text to a :class:`Score`: the header, the body, then notes in time order."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from musicgen.music.abc.body import BodyReader
+from musicgen.music.abc.fields import (
+    FieldError,
+    default_unit,
+    parse_key,
+    parse_meter,
+    parse_tempo,
+    parse_unit,
+)
+from musicgen.music.abc.repeats import played_spans
+from musicgen.music.abc.source import AbcTuneText
+from musicgen.music.abc.voice import Voice, to_quarters
+from musicgen.music.errors import AbcParseError
+from musicgen.music.score import ChordSymbol, Note, Score, Tempo, TimeSignature
+
+_FIELD_LINE = re.compile(r"([A-Za-z+]):(.*)$")
+_PROPAGATE = re.compile(r"%%propagate-accidentals\s+(not|octave|pitch)\b")
+DEFAULT_QPM = 120.0
+
+
+@dataclass
+class _Header:
+    """What the header (``X:`` to ``K:``) says; file-header fields are the defaults."""
+
+    title: str = ""
+    meter: tuple[int, int] | None = None
+    unit: Fraction | None = None
+    tempo: str | None = None
+    voices: list[str] = field(default_factory=list)
+    propagate: str = "octave"
+
+    def read(self, letter: str, value: str) -> None:
+        if letter == "T" and not self.title:
+            self.title = value.strip()
+        elif letter == "M":
+            self.meter = parse_meter(value)
+        elif letter == "L":
+            self.unit = parse_unit(value)
+        elif letter == "Q":
+            self.tempo = value
+        elif letter == "V" and value.split():
+            self.voices.append(value.split()[0])
+
+    def directive(self, line: str) -> None:
+        m = _PROPAGATE.match(line)
+        if m:
+            self.propagate = m.group(1)
+
+
+def file_defaults(header_text: str) -> _Header:
+    """Defaults that an ABC 2.1 file header (text before the first ``X:``) sets."""
+    header = _Header()
+    for line in header_text.split("\n"):
+        m = _FIELD_LINE.match(line)
+        if line.startswith("%%"):
+            header.directive(line)
+        elif m and m.group(1) in "MLQ":
+            try:
+                header.read(m.group(1), m.group(2))
+            except FieldError:
+                continue  # a bad default is not any one tune's fault
+    return header
+
+
+def read_tune(
+    tune: AbcTuneText, source: str, defaults: _Header | None = None, expand_repeats: bool = False
+) -> Score:
+    """Read one tune.
+
+    Raises:
+        AbcParseError: naming ``source``, the tune and the line of the first problem.
+    """
+    lines = tune.text.split("\n")
+    header = _Header(**{**vars(defaults or _Header()), "voices": []})
+    number = last = 0
+    try:
+        reader = None
+        for number, line in enumerate(lines):
+            if reader is None:
+                reader = _header_line(header, line)
+            elif not _body_line(reader, header, line):
+                break
+            last = number if line.strip() else last
+        number = last
+        if reader is None:
+            raise FieldError("tune has no K: field")
+        for voice in reader.voices.values():
+            if voice.tuplet_left and voice.tuplet_left == voice.tuplet_size:
+                raise FieldError("tuplet with no notes after it")
+    except FieldError as exc:
+        raise AbcParseError(str(exc), source, tune.label, tune.line + number) from None
+    return _score(reader, header, expand_repeats)
+
+
+def _header_line(header: _Header, line: str) -> BodyReader | None:
+    """Read a header line; return the body reader once ``K:`` ends the header."""
+    if line.startswith("%"):
+        header.directive(line)
+        return None
+    m = _FIELD_LINE.match(line)
+    if m is None:
+        if line.strip():
+            raise FieldError("music before the K: field (a tune needs K: to end its header)")
+        return None
+    if m.group(1) != "K":
+        header.read(m.group(1), m.group(2))
+        return None
+    reader = BodyReader(parse_key(m.group(2)), header.meter, header.unit, header.propagate)
+    if header.voices:
+        reader.declare_voice(header.voices[0])
+    return reader
+
+
+def _body_line(reader: BodyReader, header: _Header, line: str) -> bool:
+    """Read a body line; False at the blank line that ends the tune (ABC 2.1 2.2)."""
+    if not line.strip():
+        return not any(v.notes or v.time for v in reader.voices.values())
+    if line.startswith("%"):
+        header.directive(line)
+        reader.propagate = header.propagate
+        return True
+    m = _FIELD_LINE.match(line)
+    if m is not None:
+        reader.field(m.group(1), m.group(2))
+        return True
+    cut = line.find("%")
+    reader.music_line(line if cut < 0 else line[:cut])
+    return True
+
+
+def _score(reader: BodyReader, header: _Header, expand_repeats: bool) -> Score:
+    """Merge the voices into one Score (each voice from time 0)."""
+    notes, chords, meters, tempos = [], [], [], []
+    q = to_quarters
+    for index, voice in enumerate(reader.voices.values()):
+        spans = _spans(voice, expand_repeats)
+        # sorted on integer ticks first, so Score's own sort on Fractions finds it in order
+        ticks = sorted(_remap(voice.notes, spans), key=lambda n: (n[1], n[0], n[2]))
+        notes += [Note(p, q[s], q[d]) for p, s, d in ticks]
+        chords += [ChordSymbol(q[s], t) for s, t in _remap(voice.chords, spans, at=0)]
+        if index == 0:
+            meters = [TimeSignature(q[s], *m) for s, m in _remap(voice.meters, spans, at=0)]
+        tempos += [Tempo(q[s], qpm) for s, qpm in _remap(voice.tempos, spans, at=0)]
+    if header.meter is not None and not any(ts.start == 0 for ts in meters):
+        meters.insert(0, TimeSignature(Fraction(0), *header.meter))
+    unit = header.unit or default_unit(header.meter)
+    qpm = parse_tempo(header.tempo, unit) if header.tempo else None
+    if not any(t.start == 0 for t in tempos):
+        tempos.insert(0, Tempo(Fraction(0), qpm if qpm is not None else DEFAULT_QPM))
+    meters = _dedupe(meters)
+    return Score(
+        notes=notes,
+        time_signatures=meters,
+        tempos=tempos,
+        key=reader.key.key,
+        title=header.title,
+        chord_symbols=chords,
+        pickup=_pickup(next(iter(reader.voices.values()), None), meters),
+    )
+
+
+def _pickup(voice: Voice | None, meters: list[TimeSignature]) -> Fraction:
+    """The anacrusis: music before a first bar line that comes less than a bar in."""
+    if voice is None or voice.first_bar is None or not meters or meters[0].start != 0:
+        return Fraction(0)
+    first = to_quarters[voice.first_bar]
+    return first if first < meters[0].bar_length else Fraction(0)
+
+
+def _spans(voice: Voice, expand: bool) -> list[tuple] | None:
+    if not expand or not voice.markers:
+        return None
+    end = max([voice.time] + [n[1] + n[2] for n in voice.notes])
+    return played_spans(voice.markers, end)
+
+
+def _remap(items: list, spans: list[tuple] | None, at: int = 1) -> list:
+    """Copy each item (a tuple or list with its start at index ``at``) into every played
+    span that holds its start, moved to the span's played time."""
+    if spans is None:
+        return items
+    out, played = [], 0
+    for lo, hi in spans:
+        shift = played - lo
+        for item in items:
+            if lo <= item[at] < hi:
+                moved = list(item)
+                moved[at] += shift
+                out.append(moved)
+        played += hi - lo
+    return out
+
+
+def _dedupe(meters: list[TimeSignature]) -> list[TimeSignature]:
+    """Drop repeated time signatures that change nothing (and keep the last at one time)."""
+    by_start = {ts.start: ts for ts in sorted(meters, key=lambda t: t.start)}
+    out: list[TimeSignature] = []
+    for ts in by_start.values():
+        if not out or (out[-1].numerator, out[-1].denominator) != (ts.numerator, ts.denominator):
+            out.append(ts)
+    return out

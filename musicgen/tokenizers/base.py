@@ -1,0 +1,110 @@
+"""The protocol every tokenizer follows, and the JSON registry that rebuilds one from disk.
+
+A tokenizer is plain data plus two functions (``encode``/``decode``). It travels inside
+checkpoints and keys the token cache, so it must serialise to JSON and back without loss;
+``to_dict()`` carries a ``"type"`` field that :func:`tokenizer_from_dict` dispatches on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
+
+_REGISTRY: dict[str, type] = {}
+T = TypeVar("T", bound=type)
+
+
+@runtime_checkable
+class Tokenizer(Protocol):
+    """What the data modules, the Lightning module and the sampler rely on.
+
+    ``encode`` takes the tokenizer's input (a :class:`~musicgen.music.Score`, a string)
+    and ``decode`` gives it back, up to the tokenizer's documented loss.
+    """
+
+    @property
+    def vocab(self) -> list[str]: ...
+
+    @property
+    def vocab_size(self) -> int: ...
+
+    @property
+    def pad_id(self) -> int: ...
+
+    @property
+    def bos_id(self) -> int: ...
+
+    @property
+    def eos_id(self) -> int: ...
+
+    def encode(self, x: Any) -> list[int]: ...
+
+    def decode(self, ids: Sequence[int]) -> Any: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Tokenizer: ...
+
+    def save(self, path: str | Path) -> None: ...
+
+    @classmethod
+    def load(cls, path: str | Path) -> Tokenizer: ...
+
+
+def register_tokenizer(type_name: str) -> Callable[[T], T]:
+    """Class decorator: make ``tokenizer_from_dict`` build ``cls`` for ``{"type": type_name}``."""
+
+    def decorate(cls: T) -> T:
+        if _REGISTRY.get(type_name, cls) is not cls:
+            raise ValueError(f"tokenizer type {type_name!r} is already registered")
+        _REGISTRY[type_name] = cls
+        return cls
+
+    return decorate
+
+
+def tokenizer_from_dict(d: dict[str, Any]) -> Tokenizer:
+    """Rebuild any registered tokenizer from its ``to_dict()`` output.
+
+    Raises:
+        ValueError: if ``d`` has no ``"type"`` or names an unknown tokenizer type.
+    """
+    type_name = d.get("type")
+    if type_name not in _REGISTRY:
+        known = ", ".join(sorted(_REGISTRY))
+        raise ValueError(f"unknown tokenizer type {type_name!r} (known: {known})")
+    return _REGISTRY[type_name].from_dict(d)
+
+
+def canonical_json(d: dict[str, Any]) -> str:
+    """The one JSON spelling of ``d``: sorted keys, no whitespace, so equal dicts hash equal."""
+    return json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def config_hash(tokenizer: Tokenizer) -> str:
+    """A stable sha256 hex digest of the tokenizer's settings and vocabulary (token-cache key)."""
+    return hashlib.sha256(canonical_json(tokenizer.to_dict()).encode("utf-8")).hexdigest()
+
+
+def save_tokenizer(tokenizer: Tokenizer, path: str | Path) -> None:
+    """Write ``tokenizer.to_dict()`` as JSON to ``path``."""
+    text = json.dumps(tokenizer.to_dict(), sort_keys=True, indent=1, ensure_ascii=False)
+    Path(path).write_text(text + "\n", encoding="utf-8")
+
+
+def load_tokenizer(path: str | Path, expect: type | None = None) -> Tokenizer:
+    """Read a tokenizer saved by :func:`save_tokenizer` (or any tokenizer's ``save``).
+
+    Raises:
+        ValueError: if ``expect`` is given and the file holds another kind of tokenizer.
+    """
+    tok = tokenizer_from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+    if expect is not None and not isinstance(tok, expect):
+        raise ValueError(f"{path} holds a {type(tok).__name__}, not a {expect.__name__}")
+    return tok

@@ -1,0 +1,81 @@
+"""Run tracking: Weights & Biases (online or offline, never a login prompt) plus CSV."""
+
+from __future__ import annotations
+
+import netrc
+import os
+import secrets
+import string
+from pathlib import Path
+
+from pytorch_lightning.loggers import CSVLogger, Logger, WandbLogger
+
+WANDB_ID_FILE = "wandb_run_id.txt"
+
+
+def has_wandb_credentials() -> bool:
+    """True when W&B could log online: an API key in the environment or a `wandb login`."""
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    try:
+        rc = netrc.netrc(os.environ.get("NETRC") or os.path.expanduser("~/.netrc"))
+    except (FileNotFoundError, netrc.NetrcParseError, OSError):
+        return False
+    host = os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai").split("//")[-1]
+    return rc.authenticators(host) is not None
+
+
+def wandb_mode(mode: str) -> str:
+    """Resolve ``auto`` to online or offline; offline never contacts the servers."""
+    if mode not in ("auto", "online", "offline"):
+        raise ValueError(f"logger.wandb.mode must be auto, online or offline, not {mode!r}")
+    if mode == "auto":
+        return "online" if has_wandb_credentials() else "offline"
+    return mode
+
+
+def run_id(run_dir: Path) -> str:
+    """The W&B run id of this run folder, made once, so a resumed run continues it."""
+    path = run_dir / WANDB_ID_FILE
+    if path.is_file():
+        return path.read_text().strip()
+    alphabet = string.ascii_lowercase + string.digits  # the shape of W&B's own run ids
+    rid = "".join(secrets.choice(alphabet) for _ in range(8))
+    path.write_text(rid + "\n")
+    return rid
+
+
+def build_loggers(run_dir: Path, name: str, wandb_cfg: dict | None) -> list[Logger]:
+    """CSV always; W&B too when ``wandb_cfg`` is given (keys: project, entity, mode, tags)."""
+    loggers: list[Logger] = [CSVLogger(save_dir=str(run_dir), name="csv", version="")]
+    if wandb_cfg:
+        mode = wandb_mode(wandb_cfg.get("mode", "auto"))
+        loggers.append(
+            WandbLogger(
+                name=name,
+                project=wandb_cfg.get("project", "musicgen"),
+                entity=wandb_cfg.get("entity"),
+                tags=list(wandb_cfg.get("tags") or []),
+                save_dir=str(run_dir),
+                id=run_id(run_dir),
+                resume="allow",
+                offline=mode == "offline",
+            )
+        )
+    return loggers
+
+
+def wandb_sync_hint(loggers: list[Logger]) -> str | None:
+    """For an offline W&B run, the command that uploads it later."""
+    for lg in loggers:
+        if isinstance(lg, WandbLogger) and lg._offline:
+            run = lg.experiment
+            return f"wandb sync {Path(run.dir).parent}"
+    return None
+
+
+def finish_wandb(loggers: list[Logger]) -> None:
+    """Close this process's W&B run (if one was started), flushing it to disk."""
+    for lg in loggers:
+        if isinstance(lg, WandbLogger) and lg._experiment is not None:
+            lg._experiment.finish()
