@@ -29,11 +29,13 @@ $(STAMP): pyproject.toml
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Prepare the embedded folk corpus, then train the demo model (about five minutes on a
-# 2-core CPU); W&B logs offline unless you have credentials.
+# Prepare the embedded folk corpus, train the demo model (about five minutes on a 2-core
+# CPU; W&B logs offline unless you have credentials), then continue a held-out folk tune.
 demo: install
 	$(VENV)/bin/musicgen-prepare data=folk
 	$(VENV)/bin/musicgen-train experiment=demo
+	$(VENV)/bin/musicgen-sample ckpt=last prompt=heldout prompt_bars=4 n_samples=2 \
+	    max_bars=8 out_dir=outputs/demo_samples
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -9,6 +9,11 @@ import pytorch_lightning as pl
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import WandbLogger
 
+from musicgen.continuation import continue_score
+from musicgen.music import write_midi
+from musicgen.prompt import bar_line_after, prompt_end, truncate
+from musicgen.render import piano_roll, render_wav
+
 
 def checkpoint_callbacks(ckpt_dir: Path, every_n_train_steps: int, save_top_k: int) -> list:
     """``last.ckpt`` every ``every_n_train_steps`` steps, and the best by ``val/loss``.
@@ -53,3 +58,57 @@ def unigram_entropy(counts: list[int]) -> float:
     ignores context, the baseline a language model must beat."""
     total = sum(counts)
     return -sum(c / total * math.log(c / total) for c in counts if c) if total else 0.0
+
+
+class SampleLogger(pl.Callback):
+    """At each validation, continues a few held-out tunes and logs what they sound like.
+
+    The first ``n_tunes`` validation tunes are cut to ``prompt_bars`` bars and continued for
+    ``max_bars`` bars with the sampler; each result is written to
+    ``<run>/samples/step<N>/`` as MIDI, a piano roll PNG and a WAV, and logged to W&B as
+    audio, image and MIDI file. Note-token runs only (a character model's samples are
+    text; ``musicgen-sample`` handles those).
+    """
+
+    def __init__(
+        self, n_tunes: int = 2, prompt_bars: int = 4, max_bars: int = 8, top_p: float = 0.95
+    ) -> None:
+        self.n_tunes, self.prompt_bars, self.max_bars, self.top_p = (
+            n_tunes, prompt_bars, max_bars, top_p,
+        )  # fmt: skip
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        dm = trainer.datamodule
+        tokenizer = getattr(dm, "tokenizer", None)
+        if trainer.sanity_checking or trainer.global_rank != 0 or self.n_tunes <= 0:
+            return
+        if getattr(tokenizer, "input_kind", "score") != "score":
+            return
+        out = Path(trainer.default_root_dir) / "samples" / f"step{trainer.global_step:07d}"
+        out.mkdir(parents=True, exist_ok=True)
+        stems = []
+        for i, tune in enumerate(dm.tunes("val", self.n_tunes)):
+            prompt = truncate(tune, bar_line_after(tune, self.prompt_bars))
+            (score,), _ = continue_score(
+                pl_module.model, tokenizer, prompt, max_bars=self.max_bars,
+                seed=trainer.global_step + i, top_p=self.top_p,
+            )  # fmt: skip
+            stem = out / f"tune{i}"
+            write_midi(score, stem.with_suffix(".mid"))
+            piano_roll(score, stem.with_suffix(".png"), prompt_end(prompt), title=tune.title)
+            render_wav(score, stem.with_suffix(".wav"))
+            stems.append((stem, tune.title))
+        for lg in trainer.loggers:
+            if isinstance(lg, WandbLogger):
+                _log_to_wandb(lg, stems, trainer.global_step)
+
+
+def _log_to_wandb(lg: WandbLogger, stems: list, step: int) -> None:
+    import wandb
+
+    row: dict = {"trainer/global_step": step}
+    for i, (stem, title) in enumerate(stems):
+        row[f"samples/audio_{i}"] = wandb.Audio(str(stem.with_suffix(".wav")), caption=title)
+        row[f"samples/piano_roll_{i}"] = wandb.Image(str(stem.with_suffix(".png")), caption=title)
+        lg.experiment.save(str(stem.with_suffix(".mid")), base_path=str(stem.parents[2]))
+    lg.experiment.log(row)

@@ -119,7 +119,7 @@ def train_args(run: Path, cache: Path, *extra: str) -> list[str]:
         "model.max_len=64", "data=abc_files", f"data.files={BOOK}", "data.seq_len=64",
         "data.batch_size=8", f"data.cache_dir={cache}", "data.prepare_workers=1",
         "trainer.max_steps=60", "trainer.val_check_interval=20", "trainer.log_every_n_steps=5",
-        "callbacks.every_n_train_steps=5", "seed=3", f"hydra.run.dir={run}", *extra,
+        "callbacks.checkpoint.every_n_train_steps=5", "seed=3", f"hydra.run.dir={run}", *extra,
     ]  # fmt: skip
 
 
@@ -152,6 +152,13 @@ def test_train_with_wandb_offline_leaves_a_run_we_can_read_back(tmp_path):
         assert h["val/nats_per_tune"] > h["val/loss"]
     assert log["config"]["model"]["d_model"] == 64 and log["config"]["corpus/documents"] > 10
     assert any("train/loss" in h for h in log["history"])
+    # each validation continued held-out tunes: files on disk, audio and piano rolls in W&B
+    assert len(sorted((run / "samples").glob("step*/tune0.wav"))) == 3
+    assert len(sorted((run / "samples").glob("step*/tune0.mid"))) == 3
+    media = [h for h in log["history"] if "samples/audio_0/_type" in h]  # W&B flattens media
+    assert len(media) == 3
+    assert {h["samples/audio_0/_type"] for h in media} == {"audio-file"}
+    assert {h["samples/piano_roll_0/_type"] for h in media} == {"image-file"}
     # the CSV log beside it holds the same validation figures
     csv_vals = [float(r["val/loss"]) for r in read_csv(run) if r.get("val/loss")]
     assert csv_vals == pytest.approx([h["val/loss"] for h in vals], rel=1e-6)

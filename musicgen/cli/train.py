@@ -10,7 +10,13 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from musicgen.callbacks import CorpusSummary, checkpoint_callbacks, unigram_entropy
+from musicgen.callbacks import (
+    CorpusSummary,
+    SampleLogger,
+    checkpoint_callbacks,
+    unigram_entropy,
+)
+from musicgen.checkpoint import newest_last_checkpoint
 from musicgen.cli.common import UserError, fail_cleanly
 from musicgen.tracking import build_loggers, finish_wandb, wandb_sync_hint
 
@@ -36,15 +42,7 @@ def resolve_resume(ckpt_path: str | None, run_dir: Path, name: str) -> tuple[Pat
         return None, run_dir
     if ckpt_path == "last":
         own = run_dir / "checkpoints" / "last.ckpt"
-        found = [own] if own.is_file() else sorted(
-            Path("outputs").glob(f"**/*-{name}/checkpoints/last.ckpt"),
-            key=lambda p: p.stat().st_mtime,
-        )  # fmt: skip
-        if not found:
-            raise UserError(
-                f"ckpt_path=last: no run named '{name}' with checkpoints/last.ckpt under outputs/"
-            )
-        ckpt = found[-1]
+        ckpt = own if own.is_file() else newest_last_checkpoint(name)
     else:
         ckpt = Path(ckpt_path)
         if not ckpt.is_file():
@@ -71,8 +69,9 @@ def train(cfg: DictConfig, run_dir: Path) -> float | None:
     for lg in loggers:
         lg.log_hyperparams(resolved)
     callbacks = [
-        *checkpoint_callbacks(run_dir / "checkpoints", **cfg.callbacks),
+        *checkpoint_callbacks(run_dir / "checkpoints", **cfg.callbacks.checkpoint),
         CorpusSummary(),
+        SampleLogger(**cfg.callbacks.samples),
     ]
     trainer = instantiate(
         cfg.trainer, logger=loggers, callbacks=callbacks, default_root_dir=str(run_dir)

@@ -121,6 +121,15 @@ class MusicDataModule(pl.LightningDataModule):
             transpose,
         )
 
+    def tunes(self, split: str, n: int) -> list:
+        """The first ``n`` tunes of a split, decoded from the cache (note tokens only)."""
+        self.setup()
+        docs = self.splits[split][:n]
+        scores = [self.tokenizer.decode(self.cache.document(int(i)).tolist()) for i in docs]
+        for i, score in zip(docs, scores, strict=True):
+            score.title = self.cache.manifest["documents"][int(i)][2]
+        return scores
+
     def _loader(self, split: str, sampler=None) -> DataLoader:
         return DataLoader(
             self.dataset(split),

@@ -1,0 +1,131 @@
+"""``musicgen-sample`` as a user runs it, on checkpoints that ``musicgen-train`` wrote."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+from fractions import Fraction
+from pathlib import Path
+
+import mido
+import pytest
+from conftest import ASSETS
+
+from musicgen.data.sources import music21_corpus_dir
+from musicgen.music import read_abc, read_midi, write_midi
+from musicgen.prompt import load_prompt
+
+BIN = Path(sys.executable).parent
+BOOK = music21_corpus_dir() / "essenFolksong" / "altdeu10.abc"
+
+
+def run(tool: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN / tool), *args], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture(scope="module")
+def note_ckpt(tmp_path_factory) -> Path:
+    """A tiny note-token Transformer trained for a few steps by musicgen-train."""
+    tmp = tmp_path_factory.mktemp("note_run")
+    res = run(
+        "musicgen-train", "model=transformer_small", "model.d_model=32", "model.n_layers=1",
+        "model.max_len=128", "data=abc_files", f"data.files={BOOK}", "data.seq_len=64",
+        f"data.cache_dir={tmp / 'cache'}", "data.prepare_workers=1", "trainer.max_steps=6",
+        "trainer.val_check_interval=3", "logger=csv", f"hydra.run.dir={tmp / 'run'}", cwd=tmp,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    return tmp / "run" / "checkpoints" / "last.ckpt"
+
+
+@pytest.fixture(scope="module")
+def char_ckpt(tmp_path_factory) -> Path:
+    """The lab's character LSTM, small, trained until it has learned a five-tune book by heart."""
+    tmp = tmp_path_factory.mktemp("char_run")
+    res = run(
+        "musicgen-train", "experiment=irish_lstm_lab", f"data.files={ASSETS / 'tiny_book.abc'}",
+        "model.embed_dim=32", "model.hidden_dim=128", "data.seq_len=64", "data.batch_size=8",
+        "data.val_fraction=0.0", "data.test_fraction=0.0", "trainer.max_steps=250",
+        "trainer.val_check_interval=250", "trainer.limit_val_batches=0", "logger=csv",
+        "module.optimizer.lr=1e-2", f"data.cache_dir={tmp / 'cache'}",
+        "data.prepare_workers=1", f"hydra.run.dir={tmp / 'run'}", cwd=tmp,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    return tmp / "run" / "checkpoints" / "last.ckpt"
+
+
+def test_a_midi_prompt_is_continued_and_kept_unchanged(note_ckpt, tmp_path):
+    (tune,) = read_abc(
+        "X:1\nT:Prompt\nM:3/4\nL:1/8\nQ:1/4=96\nK:G\n"
+        "D2|G2 B2 d2|e2 d2 B2|A2 G2 A2|B4 D2|G2 B2 d2|]\n"
+    )
+    write_midi(tune, tmp_path / "prompt.mid")
+    out = tmp_path / "samples"
+    res = run(
+        "musicgen-sample", f"ckpt={note_ckpt}", f"prompt={tmp_path / 'prompt.mid'}",
+        "prompt_bars=2", "n_samples=2", "max_bars=2", f"out_dir={out}", cwd=tmp_path,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    prompt = load_prompt(tmp_path / "prompt.mid", prompt_bars=2)
+    for i in range(2):
+        stem = out / f"sample_{i:02d}"
+        for suffix in (".mid", ".png", ".wav"):
+            assert stem.with_suffix(suffix).stat().st_size > 0, suffix
+            assert str(stem.with_suffix(suffix)) in res.stdout
+        mido.MidiFile(stem.with_suffix(".mid"))  # a plain MIDI library opens it
+        back = read_midi(stem.with_suffix(".mid"))
+        added = Counter(back.notes) - Counter(prompt.notes)
+        assert Counter(back.notes) - added == Counter(prompt.notes)  # every prompt note, as is
+        assert added and all(n.start >= prompt.notes[-1].start for n in added)  # then more
+        assert [t.qpm for t in back.tempos] == [96.0]
+        assert [(t.numerator, t.denominator) for t in back.time_signatures] == [(3, 4)]
+    assert (out / "sample_00.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_abc_prompt_and_no_prompt_both_sample(note_ckpt, tmp_path):
+    abc = tmp_path / "tune.abc"
+    abc.write_text("X:1\nT:T\nM:6/8\nL:1/8\nK:D\nA|dfa afd|gbg fed|cde efg|fdd d2:|\n")
+    for args in ((f"prompt={abc}", "prompt_bars=1"), ()):
+        out = tmp_path / f"out{len(args)}"
+        res = run("musicgen-sample", f"ckpt={note_ckpt}", *args, "n_samples=3", "max_bars=2",
+                  "audio=false", f"out_dir={out}", cwd=tmp_path)  # fmt: skip
+        assert res.returncode == 0, res.stderr[-3000:]
+        mids = sorted(out.glob("sample_*.mid"))
+        assert len(mids) == 3 and not list(out.glob("*.wav"))
+        for m in mids:
+            mido.MidiFile(m)
+        if args:  # the pickup bar and one bar of the prompt come first
+            first = read_midi(mids[0]).notes[:4]
+            assert [n.pitch for n in first] == [69, 74, 78, 81]
+            assert first[1].start == Fraction(1, 2)
+
+
+def test_a_char_level_abc_checkpoint_writes_tunes_that_become_midi(char_ckpt, tmp_path):
+    out = tmp_path / "samples"
+    res = run("musicgen-sample", f"ckpt={char_ckpt}", "n_samples=4", "temperature=0.3",
+              "max_bars=40", "audio=false", f"out_dir={out}", cwd=tmp_path)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert len(list(out.glob("sample_*.abc"))) == 4
+    valid = int(res.stdout.split("valid ABC tunes: ")[1].split()[0])
+    assert valid >= 2, res.stdout
+    mids = sorted(out.glob("sample_*.mid"))
+    assert len(mids) == valid
+    for m in mids:
+        assert read_midi(m).notes
+
+
+def test_a_wrong_checkpoint_or_a_corrupt_prompt_is_one_clear_line(note_ckpt, tmp_path):
+    res = run("musicgen-sample", "ckpt=no/such.ckpt", cwd=tmp_path)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "musicgen-sample: error:" in res.stderr and "no/such.ckpt" in res.stderr
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"MThd\x00\x00\x00\x06garbage")
+    res = run("musicgen-sample", f"ckpt={note_ckpt}", f"prompt={bad}", cwd=tmp_path)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "musicgen-sample: error:" in res.stderr and "bad.mid" in res.stderr
+    not_ckpt = tmp_path / "x.ckpt"
+    not_ckpt.write_bytes(bad.read_bytes())
+    res = run("musicgen-sample", f"ckpt={not_ckpt}", cwd=tmp_path)
+    assert res.returncode == 2 and "Traceback" not in res.stderr and "x.ckpt" in res.stderr

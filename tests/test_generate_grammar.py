@@ -1,0 +1,55 @@
+"""Grammar-constrained sampling: every sample of an untrained model is valid music."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mido
+import pytest
+import torch
+
+from musicgen.generate import generate
+from musicgen.models import TransformerLM
+from musicgen.music import Score, write_midi
+from musicgen.tokenizers import NoteTokenizer
+
+N_SAMPLES = 200
+
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def tok() -> NoteTokenizer:
+    return NoteTokenizer()
+
+
+@pytest.fixture(scope="module")
+def model(tok: NoteTokenizer) -> TransformerLM:
+    torch.manual_seed(0)
+    return TransformerLM(tok.vocab_size, d_model=32, n_layers=1, n_heads=2, max_len=64,
+                         dropout=0.0).eval()  # fmt: skip
+
+
+def test_every_constrained_sample_is_valid_music(tok, model, tmp_path: Path) -> None:
+    prompt = [tok.bos_id]
+    samples = generate(model, prompt, max_new_tokens=96, n_samples=N_SAMPLES, seed=0,
+                       grammar=tok.grammar, eos_id=tok.eos_id)  # fmt: skip
+    assert len(samples) == N_SAMPLES
+    notes = 0
+    for i, new in enumerate(samples):
+        ids = prompt + new
+        assert tok.grammar.accepts(ids), f"sample {i} breaks the grammar"
+        assert tok.eos_id not in new[:-1]  # nothing is kept after <eos>
+        score = tok.decode(ids)
+        assert isinstance(score, Score)
+        notes += len(score.notes)
+        path = write_midi(score, tmp_path / f"{i}.mid")
+        mido.MidiFile(path)  # raises on a file a player could not open
+    assert notes > 0  # the samples are music, not just headers
+
+
+def test_without_the_grammar_samples_break_it(tok, model) -> None:
+    samples = generate(model, [tok.bos_id], max_new_tokens=32, n_samples=20, seed=0)
+    broken = [s for s in samples if not tok.grammar.accepts([tok.bos_id, *s])]
+    assert len(broken) > 10  # the mask is what makes the samples above valid
