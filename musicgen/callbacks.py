@@ -1,4 +1,4 @@
-"""Lightning callbacks: checkpoints and what each run records about its corpus."""
+"""Lightning callbacks: checkpoints, the corpus summary, and samples of held-out tunes."""
 
 from __future__ import annotations
 

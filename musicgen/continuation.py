@@ -13,7 +13,7 @@ from musicgen.sampling.stopping import StopAfterBars, StopAfterSeconds
 
 def continue_score(
     model, tokenizer, prompt: Score | None, *, max_bars: int = 16,
-    max_seconds: float | None = None, max_tokens: int = 2048, **sampling,
+    max_seconds: float | None = None, max_new_tokens: int = 2048, **sampling,
 ) -> tuple[list[Score], list[str]]:  # fmt: skip
     """Grammar-constrained continuations of ``prompt`` (or new pieces when it is None).
 
@@ -23,7 +23,7 @@ def continue_score(
         prompt: what to continue; notes outside the tokenizer's range are moved into it.
         max_bars: new bars per sample (ignored when ``max_seconds`` is given).
         max_seconds: stop after this much new music instead.
-        max_tokens: a hard limit on new tokens per sample.
+        max_new_tokens: a hard limit on new tokens per sample.
         **sampling: ``n_samples``, ``temperature``, ``top_k``, ``top_p``,
             ``repetition_penalty``, ``seed`` (see ``musicgen.generate.generate``).
 
@@ -40,7 +40,7 @@ def continue_score(
     else:
         stop = StopAfterBars.for_tokenizer(tokenizer, max_bars)
     news = generate(
-        model, ids, max_new_tokens=max_tokens, grammar=tokenizer.grammar,
+        model, ids, max_new_tokens=max_new_tokens, grammar=tokenizer.grammar,
         eos_id=tokenizer.eos_id, stop=stop, **sampling,
     )  # fmt: skip
     if prompt is None:

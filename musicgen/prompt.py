@@ -48,23 +48,37 @@ def load_prompt(
             suffix, unreadable content, both or a non-positive length, no notes left).
     """
     path = Path(path)
+    return cut_prompt(_read(path), prompt_bars, prompt_seconds, source=str(path))
+
+
+def cut_prompt(
+    score: Score,
+    prompt_bars: int | None = None,
+    prompt_seconds: float | None = None,
+    source: str = "prompt",
+) -> Score:
+    """Keep the beginning of ``score`` as :func:`load_prompt` does (``source`` names it in
+    errors).
+
+    Raises:
+        PromptError: for both or a non-positive length, or when no notes are left.
+    """
     if prompt_bars is not None and prompt_seconds is not None:
-        raise PromptError(f"{path}: give prompt_bars or prompt_seconds, not both")
-    score = _read(path)
+        raise PromptError(f"{source}: give prompt_bars or prompt_seconds, not both")
     if prompt_bars is not None:
         if prompt_bars < 1:
-            raise PromptError(f"{path}: prompt_bars must be at least 1, got {prompt_bars}")
+            raise PromptError(f"{source}: prompt_bars must be at least 1, got {prompt_bars}")
         score = truncate(score, bar_line_after(score, prompt_bars))
         what = f"the first {prompt_bars} bar(s)"
     elif prompt_seconds is not None:
         if prompt_seconds <= 0:
-            raise PromptError(f"{path}: prompt_seconds must be positive, got {prompt_seconds}")
+            raise PromptError(f"{source}: prompt_seconds must be positive, got {prompt_seconds}")
         score = truncate(score, quarters_at(score, prompt_seconds))
         what = f"the first {prompt_seconds} second(s)"
     else:
         what = "the file"
     if not score.notes:
-        raise PromptError(f"{path}: no notes in {what}")
+        raise PromptError(f"{source}: no notes in {what}")
     return score
 
 

@@ -18,6 +18,7 @@ from musicgen.prompt import load_prompt
 
 BIN = Path(sys.executable).parent
 BOOK = music21_corpus_dir() / "essenFolksong" / "altdeu10.abc"
+RUN = "outputs/train/2026-01-01/00-00-00-tiny"  # where musicgen-train puts a run
 
 
 def run(tool: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -34,10 +35,10 @@ def note_ckpt(tmp_path_factory) -> Path:
         "musicgen-train", "model=transformer_small", "model.d_model=32", "model.n_layers=1",
         "model.max_len=128", "data=abc_files", f"data.files={BOOK}", "data.seq_len=64",
         f"data.cache_dir={tmp / 'cache'}", "data.prepare_workers=1", "trainer.max_steps=6",
-        "trainer.val_check_interval=3", "logger=csv", f"hydra.run.dir={tmp / 'run'}", cwd=tmp,
+        "trainer.val_check_interval=3", "logger=csv", f"hydra.run.dir={tmp / RUN}", cwd=tmp,
     )  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
-    return tmp / "run" / "checkpoints" / "last.ckpt"
+    return tmp / RUN / "checkpoints" / "last.ckpt"
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +130,18 @@ def test_a_wrong_checkpoint_or_a_corrupt_prompt_is_one_clear_line(note_ckpt, tmp
     not_ckpt.write_bytes(bad.read_bytes())
     res = run("musicgen-sample", f"ckpt={not_ckpt}", cwd=tmp_path)
     assert res.returncode == 2 and "Traceback" not in res.stderr and "x.ckpt" in res.stderr
+
+
+def test_a_held_out_tune_of_the_training_corpus_is_continued(note_ckpt, tmp_path):
+    """What `make demo` ends with: ckpt=last (the newest run) and a test-split tune."""
+    out = tmp_path / "samples"
+    home = note_ckpt.parents[5]  # the folder holding outputs/
+    res = run("musicgen-sample", "ckpt=last", "prompt=heldout", "prompt_bars=2", "n_samples=1",
+              "max_bars=2", "audio=false", f"out_dir={out}", cwd=home)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert f"checkpoint: {note_ckpt.relative_to(home)}" in res.stdout
+    assert "(the test tune" in res.stdout
+    prompt = read_midi(out / "heldout_prompt.mid")
+    sample = read_midi(out / "sample_00.mid")
+    assert prompt.notes and not Counter(prompt.notes) - Counter(sample.notes)
+    assert len(sample.notes) > len(prompt.notes)

@@ -140,6 +140,8 @@ def test_train_with_wandb_offline_leaves_a_run_we_can_read_back(tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     assert "W&B ran offline (no credentials); upload it with: wandb sync" in res.stdout
     assert "best val/loss:" in res.stdout and (run / "checkpoints" / "last.ckpt").is_file()
+    best = run / "checkpoints" / "best-step"
+    assert f"sample from it: musicgen-sample ckpt={best}" in res.stdout
     (folder,) = (run / "wandb").glob("offline-run-*")
     log = run_log(folder)
     assert log["run_id"] == (run / "wandb_run_id.txt").read_text().strip()

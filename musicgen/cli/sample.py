@@ -14,7 +14,7 @@ from musicgen.continuation import continue_score
 from musicgen.generate import generate
 from musicgen.music import Score, write_midi
 from musicgen.music.abc import read_abc_book, split_abc_tunes
-from musicgen.prompt import load_prompt, prompt_end
+from musicgen.prompt import cut_prompt, load_prompt, prompt_end
 from musicgen.render import piano_roll, render_wav
 from musicgen.sampling.stopping import StopAfterBars
 
@@ -49,10 +49,9 @@ def sample_notes(ck, cfg: DictConfig, out: Path) -> list[str]:
         lines.append(f"prompt: {where}")
     elif cfg.prompt:
         prompt = load_prompt(cfg.prompt, cfg.prompt_bars, cfg.prompt_seconds)
-    args = _sampling_args(cfg)
     scores, warnings = continue_score(
         ck.model, ck.tokenizer, prompt, max_bars=cfg.max_bars, max_seconds=cfg.max_seconds,
-        max_tokens=args.pop("max_new_tokens"), **args,
+        **_sampling_args(cfg),
     )  # fmt: skip
     lines += [f"warning: {w}" for w in warnings]
     end = None if prompt is None else prompt_end(prompt)
@@ -62,13 +61,14 @@ def sample_notes(ck, cfg: DictConfig, out: Path) -> list[str]:
 
 
 def heldout_prompt(ck, out: Path, bars: int | None, seconds: float | None) -> tuple[Score, str]:
-    """The first test-split tune of the checkpoint's own corpus, written to ``out`` and cut."""
+    """The first test-split tune of the checkpoint's own corpus, cut, and written to ``out``."""
     data = instantiate(ck.config["data"], _convert_="all")
     data.prepare_data(progress=False)  # finds the cache the training run built
     (tune,) = data.tunes("test", 1)
+    prompt = cut_prompt(tune, bars, seconds, source=f"held-out tune {tune.title!r}")
     path = out / "heldout_prompt.mid"
-    write_midi(tune, path)
-    return load_prompt(path, bars, seconds), f"{path} (test tune {tune.title!r})"
+    write_midi(prompt, path)
+    return prompt, f"{path} (the test tune {tune.title!r})"
 
 
 def _write_sample(score: Score, stem: Path, prompt_at, audio: bool) -> str:

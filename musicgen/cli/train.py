@@ -96,6 +96,8 @@ def _summary(trainer: pl.Trainer, best, loggers, run_dir: Path, data) -> float |
         )
     print(f"last checkpoint: {run_dir / 'checkpoints' / 'last.ckpt'} (step {trainer.global_step})")
     print(f"CSV log: {run_dir / 'csv' / 'metrics.csv'}")
+    ckpt = best.best_model_path or run_dir / "checkpoints" / "last.ckpt"
+    print(f"sample from it: musicgen-sample ckpt={ckpt} n_samples=4 out_dir=samples/")
     hint = wandb_sync_hint(loggers)
     if hint:
         print(f"W&B ran offline (no credentials); upload it with: {hint}")
