@@ -2,7 +2,8 @@
 
 Every backbone has `forward(ids, state) -> (logits, state)`, so the loop is the same for the
 LSTM (state = hidden state) and the Transformer (state = key/value cache): feed the prompt
-once, then one token per step with the state. A Transformer's context is `max_len` tokens;
+once (one row, its state then copied to the N rows), then one token per step with the
+state. A Transformer's context is `max_len` tokens;
 when the next token would not fit, the window slides: the last `max_len // 2` tokens are
 re-encoded without a cache (positions restart at 0) and decoding goes on from there.
 
@@ -18,11 +19,19 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from musicgen.models import KVCache
 from musicgen.sampling.filters import draw, filter_logits
 from musicgen.sampling.stopping import StopAfterBars, StopAfterSeconds, StopCriterion
 from musicgen.tokenizers import GrammarError, GrammarState, NoteGrammar
 
-__all__ = ["StopAfterBars", "StopAfterSeconds", "StopCriterion", "generate", "window_start"]
+__all__ = [
+    "StopAfterBars",
+    "StopAfterSeconds",
+    "StopCriterion",
+    "expand_state",
+    "generate",
+    "window_start",
+]
 
 
 def window_start(start: int, length: int, max_len: int | None) -> int:
@@ -95,7 +104,10 @@ def generate(
     try:
         max_len = getattr(model, "max_len", None)
         start = window_start(0, rows.length, max_len)
-        logits, state = model(rows.tokens[:, start : rows.length])  # prefill: (N, T, V)
+        # every row holds the same prompt: prefill one row, then copy its state to N
+        logits, state = model(rows.tokens[:1, start : rows.length])  # prefill: (1, T, V)
+        if n_samples > 1:
+            logits, state = logits[:, -1:].repeat(n_samples, 1, 1), expand_state(state, n_samples)
         _check_vocab(logits.size(-1), grammar)
         if repetition_penalty != 1.0:
             rows.track_seen(logits.size(-1))
@@ -116,6 +128,17 @@ def generate(
     finally:
         model.train(was_training)
     return rows.outputs()
+
+
+def expand_state(state, n: int):
+    """A state of n rows, each a copy of the one-row `state`, for any backbone."""
+    if state is None:  # a stateless model (a test double)
+        return None
+    if isinstance(state, KVCache):
+        return state.expand(n)  # (1, nh, P, hs) → (n, nh, P, hs) per layer
+    if isinstance(state, torch.Tensor):
+        return state.repeat(1, n, 1)  # GRU/RNN h: (layers, 1, H) → (layers, n, H)
+    return tuple(expand_state(s, n) for s in state)  # LSTM (h, c)
 
 
 def _check_args(prompt, max_new_tokens, n_samples, temperature, top_k, top_p, penalty) -> None:

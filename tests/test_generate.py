@@ -6,7 +6,13 @@ import pytest
 import torch
 from torch import nn
 
-from musicgen.generate import StopAfterBars, StopAfterSeconds, generate, window_start
+from musicgen.generate import (
+    StopAfterBars,
+    StopAfterSeconds,
+    expand_state,
+    generate,
+    window_start,
+)
 from musicgen.models import RecurrentLM, TransformerLM
 from musicgen.tokenizers import GrammarError, NoteTokenizer
 
@@ -58,6 +64,20 @@ def test_cache_gives_the_same_tokens_as_recomputing(name: str) -> None:
     recomputed = generate(model, PROMPT, use_cache=False, **kwargs)
     assert cached == recomputed
     assert all(len(row) == 40 for row in cached)
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru", "transformer"])
+def test_expanded_state_continues_every_row(name: str) -> None:
+    # the sampler prefills the prompt once and copies the state to the N rows
+    model = make(name) if name != "gru" else RecurrentLM(VOCAB, cell="gru", num_layers=2).eval()
+    prompt = torch.tensor([PROMPT])
+    steps = torch.tensor([[3], [8], [3]])
+    with torch.no_grad():
+        _, state = model(prompt)
+        logits, _ = model(steps, expand_state(state, 3))
+        for row in range(3):
+            full, _ = model(torch.cat([prompt, steps[row : row + 1]], dim=1))
+            torch.testing.assert_close(logits[row, 0], full[0, -1], atol=1e-5, rtol=1e-5)
 
 
 def test_window_start_slides_by_half_a_window() -> None:

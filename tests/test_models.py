@@ -82,8 +82,10 @@ def test_causality(name: str) -> None:
     assert not torch.allclose(after[:, t + 1 :], before[:, t + 1 :])
 
 
-def decode_in_chunks(model: nn.Module, ids: torch.Tensor, sizes: list[int]) -> torch.Tensor:
-    state, out, start = None, [], 0
+def decode_in_chunks(
+    model: nn.Module, ids: torch.Tensor, sizes: list[int], state: Any = None
+) -> torch.Tensor:
+    out, start = [], 0
     for size in sizes:
         logits, state = model(ids[:, start : start + size], state)
         out.append(logits)
@@ -113,6 +115,61 @@ def test_state_can_seed_several_continuations(name: str) -> None:
             step, _ = model(torch.full((2, 1), token), prompt_state)
             full, _ = model(torch.cat([ids[:, :5], torch.full((2, 1), token)], dim=1))
             torch.testing.assert_close(step[:, 0], full[:, -1], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", BACKBONES)
+def test_old_state_survives_its_continuation_advancing(name: str) -> None:
+    # the Transformer appends in place to buffers shared with the prompt's state: after one
+    # continuation has run several steps (and outgrown its first buffer), the prompt's state
+    # and a mid-way state must still give the logits of a full pass
+    model = make(name)
+    ids = random_ids(2, 30, seed=4)
+    other = (ids + 1) % VOCAB
+    with torch.no_grad():
+        full, _ = model(ids)
+        other_full, _ = model(torch.cat([ids[:, :5], other[:, 5:]], dim=1))
+        _, prompt_state = model(ids[:, :5])
+        state, mid_state = prompt_state, None
+        for t in range(5, 30):
+            step, state = model(ids[:, t : t + 1], state)
+            torch.testing.assert_close(step[:, 0], full[:, t], atol=1e-5, rtol=1e-5)
+            mid_state = state if t == 9 else mid_state
+        branched = decode_in_chunks(model, other[:, 5:12], [1] * 7, prompt_state)
+        torch.testing.assert_close(branched, other_full[:, 5:12], atol=1e-5, rtol=1e-5)
+        again = decode_in_chunks(model, ids[:, 10:14], [1, 3], mid_state)
+        torch.testing.assert_close(again, full[:, 10:14], atol=1e-5, rtol=1e-5)
+        last = decode_in_chunks(model, ids[:, 5:30], [24, 1], prompt_state)[:, -1]
+        torch.testing.assert_close(last, full[:, 29], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("pos_encoding", ["sinusoidal", "rotary"])
+def test_cached_decoding_backpropagates(pos_encoding: str) -> None:
+    # with autograd on, the cache must not be written in place (backward reads the old keys)
+    model = make(f"transformer-{pos_encoding}")
+    ids = random_ids(2, 9)
+    decode_in_chunks(model, ids, [5, 1, 3]).sum().backward()
+    grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    model(ids)[0].sum().backward()
+    for got, want in zip(grads, [p.grad for p in model.parameters()], strict=True):
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("pos_encoding", ["learned", "rotary"])
+def test_kv_cache_expands_one_row_to_many(pos_encoding: str) -> None:
+    model = make(f"transformer-{pos_encoding}")
+    ids = random_ids(1, 6)
+    with torch.no_grad():
+        _, one = model(ids[:, :5])
+        many = one.expand(3)
+        assert many.offset == 5 and many.layers[0][0].shape == (3, 4, 5, 8)
+        steps = torch.tensor([[2], [9], [ids[0, 5].item()]])
+        logits, _ = model(steps, many)
+        for row in range(3):
+            full, _ = model(torch.cat([ids[:, :5], steps[row : row + 1]], dim=1))
+            torch.testing.assert_close(logits[row, 0], full[0, -1], atol=1e-5, rtol=1e-5)
+        with pytest.raises(ValueError, match="one-row"):
+            many.expand(2)
 
 
 @pytest.mark.parametrize("name", BACKBONES)

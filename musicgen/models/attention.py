@@ -2,14 +2,92 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from musicgen.models.positional import RotaryEmbedding
 
-# one layer's cache: keys and values of every token seen so far, each (B, nh, P, hs)
-LayerCache = tuple[torch.Tensor, torch.Tensor]
+MIN_CAPACITY = 64  # tokens: a short prompt's buffer still leaves room for some steps
+
+
+class KVBuffer:
+    """One layer's keys and values in preallocated tensors, shared by successive caches.
+
+    Positions below `written` are never overwritten, so every `LayerCache` on this buffer
+    (which reads only its first `length` ≤ `written` positions) stays valid. Only the newest
+    cache, whose length equals `written`, appends in place; any other copies first.
+    """
+
+    def __init__(self, k: torch.Tensor, v: torch.Tensor, written: int) -> None:
+        self.k, self.v = k, v  # (B, nh, capacity, hs) each
+        self.written = written
+
+    @classmethod
+    def empty(cls, like: torch.Tensor, capacity: int) -> KVBuffer:
+        B, nh, _, hs = like.shape
+        shape = (B, nh, capacity, hs)
+        return cls(like.new_empty(shape), like.new_empty(shape), 0)
+
+
+class LayerCache(NamedTuple):
+    """One layer's cache: the first `length` positions of `buffer`."""
+
+    buffer: KVBuffer
+    length: int
+
+    @property
+    def keys(self) -> torch.Tensor:
+        return self.buffer.k[:, :, : self.length]  # (B, nh, P, hs), a view
+
+    @property
+    def values(self) -> torch.Tensor:
+        return self.buffer.v[:, :, : self.length]  # (B, nh, P, hs), a view
+
+    def expand(self, n: int) -> LayerCache:
+        """n rows, each a copy of this one-row cache, in a new buffer of the same capacity."""
+        shape = (n, *self.buffer.k.shape[1:])  # (n, nh, capacity, hs)
+        buf = KVBuffer(self.buffer.k.new_empty(shape), self.buffer.v.new_empty(shape), self.length)
+        buf.k[:, :, : self.length] = self.keys  # (1, nh, P, hs) broadcast to n rows
+        buf.v[:, :, : self.length] = self.values
+        return LayerCache(buf, self.length)
+
+
+def extend_cache(
+    cache: LayerCache | None, k: torch.Tensor, v: torch.Tensor, max_len: int | None
+) -> LayerCache:
+    """The cache holding `cache`'s tokens, then the new keys and values k, v (B, nh, T, hs).
+
+    Writes in place into `cache`'s buffer when it is the newest cache there and has room:
+    a decode step then costs O(T), not a copy of the whole cache. Otherwise the prefix is
+    copied into a new buffer of about twice the length (amortised O(1) copies per token).
+    `cache` itself is never modified, so it can seed other continuations.
+    """
+    past = 0 if cache is None else cache.length
+    end = past + k.size(2)
+    if torch.is_grad_enabled() and (
+        k.requires_grad or v.requires_grad or (cache is not None and cache.buffer.k.requires_grad)
+    ):
+        # autograd saves the keys and values it read: writing into them would break backward
+        if cache is not None:
+            k, v = torch.cat((cache.keys, k), dim=2), torch.cat((cache.values, v), dim=2)
+        return LayerCache(KVBuffer(k, v, end), end)
+    buf = None if cache is None else cache.buffer
+    if buf is not None and buf.k.size(0) != k.size(0):
+        raise ValueError(f"the cache holds {buf.k.size(0)} rows but the input {k.size(0)}")
+    if buf is None or buf.written != past or buf.k.size(2) < end:
+        capacity = max(2 * end, MIN_CAPACITY)
+        new = KVBuffer.empty(k, capacity if max_len is None else max(end, min(capacity, max_len)))
+        if cache is not None:
+            new.k[:, :, :past] = cache.keys
+            new.v[:, :, :past] = cache.values
+        buf = new
+    buf.k[:, :, past:end] = k
+    buf.v[:, :, past:end] = v
+    buf.written = end
+    return LayerCache(buf, end)
 
 
 def causal_attention(
@@ -54,10 +132,16 @@ class CausalSelfAttention(nn.Module):
         n_heads: Number of heads; must divide `d_model`.
         dropout: Dropout on the attention weights and on the output.
         rotary: Rotary embedding for queries and keys (Su et al. 2021), or None.
+        max_len: The most tokens a cache will hold (its buffers never grow past it), or None.
     """
 
     def __init__(
-        self, d_model: int, n_heads: int, dropout: float, rotary: RotaryEmbedding | None
+        self,
+        d_model: int,
+        n_heads: int,
+        dropout: float,
+        rotary: RotaryEmbedding | None,
+        max_len: int | None = None,
     ) -> None:
         super().__init__()
         if d_model % n_heads:
@@ -68,6 +152,7 @@ class CausalSelfAttention(nn.Module):
         self.out_proj = nn.Linear(d_model, d_model)
         self.resid_drop = nn.Dropout(dropout)
         self.rotary = rotary
+        self.max_len = max_len
 
     def forward(
         self, x: torch.Tensor, cache: LayerCache | None = None
@@ -75,18 +160,18 @@ class CausalSelfAttention(nn.Module):
         """Attends from the new tokens `x` (B, T, C) to the cache plus themselves.
 
         Returns:
-            The output (B, T, C) and the extended cache; the given cache is not modified.
+            The output (B, T, C) and the extended cache; the given cache keeps its tokens.
         """
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=2)  # (B, T, C) each
         q, k, v = (t.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2) for t in (q, k, v))
         # q, k, v: (B, nh, T, hs)
-        offset = 0 if cache is None else cache[0].size(2)
+        offset = 0 if cache is None else cache.length
         if self.rotary is not None:
             q, k = self.rotary(q, offset), self.rotary(k, offset)  # cached keys stay rotated
-        if cache is not None:
-            k = torch.cat((cache[0], k), dim=2)  # (B, nh, P + T, hs)
-            v = torch.cat((cache[1], v), dim=2)
-        y = causal_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0)
+        cache = extend_cache(cache, k, v, self.max_len)
+        y = causal_attention(  # keys and values: (B, nh, P + T, hs) views, no copy
+            q, cache.keys, cache.values, dropout_p=self.dropout if self.training else 0.0
+        )
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C)
-        return self.resid_drop(self.out_proj(y)), (k, v)
+        return self.resid_drop(self.out_proj(y)), cache

@@ -19,15 +19,27 @@ class KVCache(NamedTuple):
     """The Transformer's state: every layer's keys and values of the tokens seen so far.
 
     Attributes:
-        layers: One (k, v) pair per layer, each (B, nh, P, hs); P is the same for all layers.
+        caches: One `LayerCache` per layer, views of buffers that later steps append to in
+            place; P, their length, is the same for all layers.
     """
 
-    layers: tuple[LayerCache, ...]
+    caches: tuple[LayerCache, ...]
 
     @property
     def offset(self) -> int:
         """P, the number of cached tokens: the absolute position of the next token."""
-        return self.layers[0][0].size(2)
+        return self.caches[0].length
+
+    @property
+    def layers(self) -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
+        """One (k, v) pair of views per layer, each (B, nh, P, hs)."""
+        return tuple((c.keys, c.values) for c in self.caches)
+
+    def expand(self, n: int) -> KVCache:
+        """A cache of n rows, each a copy of this one-row cache: one prefill serves n samples."""
+        if self.caches[0].buffer.k.size(0) != 1:
+            raise ValueError(f"only a one-row cache expands, not {self.caches[0].buffer.k.size(0)}")
+        return KVCache(tuple(c.expand(n) for c in self.caches))
 
 
 class MLP(nn.Module):
@@ -48,11 +60,16 @@ class Block(nn.Module):
     """A pre-LayerNorm Transformer block (Xiong et al. 2020): x + attn(ln(x)), x + mlp(ln(x))."""
 
     def __init__(
-        self, d_model: int, n_heads: int, dropout: float, rotary: RotaryEmbedding | None
+        self,
+        d_model: int,
+        n_heads: int,
+        dropout: float,
+        rotary: RotaryEmbedding | None,
+        max_len: int | None = None,
     ) -> None:
         super().__init__()
         self.ln_1 = nn.LayerNorm(d_model)
-        self.attn = CausalSelfAttention(d_model, n_heads, dropout, rotary)
+        self.attn = CausalSelfAttention(d_model, n_heads, dropout, rotary, max_len)
         self.ln_2 = nn.LayerNorm(d_model)
         self.mlp = MLP(d_model, dropout)
 
@@ -68,8 +85,10 @@ class TransformerLM(nn.Module):
 
     `forward(ids, state)` returns the logits and a `KVCache`; passing that cache back with
     the next token(s) costs only those tokens, and gives the same logits as a full pass,
-    for one token or a chunk of several. The given cache is never modified (new tensors are
-    concatenated), so one prompt's cache can seed several continuations.
+    for one token or a chunk of several. The new keys and values are written in place into
+    preallocated buffers when the given cache is the newest on them, and into a copy
+    otherwise, so the given cache keeps its tokens and one prompt's cache can seed several
+    continuations.
 
     Positions are absolute, at most `max_len`: a call whose tokens would reach past position
     `max_len - 1` raises `ContextLengthError` (a `ValueError`). To continue further, the
@@ -113,7 +132,7 @@ class TransformerLM(nn.Module):
             rotary = RotaryEmbedding(max_len, d_model // n_heads)  # shared by every layer
         self.drop = nn.Dropout(dropout)
         self.blocks = nn.ModuleList(
-            [Block(d_model, n_heads, dropout, rotary) for _ in range(n_layers)]
+            [Block(d_model, n_heads, dropout, rotary, max_len) for _ in range(n_layers)]
         )
         self.ln_f = nn.LayerNorm(d_model)
         self.lm_head = nn.Linear(d_model, vocab_size, bias=False)
@@ -158,7 +177,7 @@ class TransformerLM(nn.Module):
         if self.pos is not None:
             x = x * self.pos.embed_scale + self.pos(offset, T)  # (B, T, C) + (T, C)
         x = self.drop(x)
-        caches = (None,) * len(self.blocks) if state is None else state.layers
+        caches = (None,) * len(self.blocks) if state is None else state.caches
         new_caches = []
         for block, cache in zip(self.blocks, caches, strict=True):
             x, cache = block(x, cache)
