@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import subprocess
 import sys
 from collections import Counter
@@ -115,6 +116,14 @@ def test_a_char_level_abc_checkpoint_writes_tunes_that_become_midi(char_ckpt, tm
     assert len(mids) == valid
     for m in mids:
         assert read_midi(m).notes
+    # an ABC prompt (gzip, as the scale corpora ship) starts every sample's text
+    gz = tmp_path / "prompt.abc.gz"
+    gz.write_bytes(gzip.compress((ASSETS / "tiny_book.abc").read_bytes()))
+    res = run("musicgen-sample", f"ckpt={char_ckpt}", f"prompt={gz}", "prompt_bars=1",
+              "n_samples=2", "audio=false", f"out_dir={tmp_path / 'p'}", cwd=tmp_path)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    for abc in sorted((tmp_path / "p").glob("sample_*.abc")):
+        assert abc.read_text().startswith("X:1\nT:Test Jig One\nM:6/8\nL:1/8\nQ:3/8=100\nK:D\n|:A|")
 
 
 def test_a_wrong_checkpoint_or_a_corrupt_prompt_is_one_clear_line(note_ckpt, tmp_path):

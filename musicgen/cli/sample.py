@@ -14,6 +14,7 @@ from musicgen.continuation import continue_score
 from musicgen.generate import generate
 from musicgen.music import Score, write_midi
 from musicgen.music.abc import read_abc_book, split_abc_tunes
+from musicgen.music.abc.source import load_abc_source
 from musicgen.prompt import cut_prompt, load_prompt, prompt_end
 from musicgen.render import piano_roll, render_wav
 from musicgen.sampling.stopping import StopAfterBars
@@ -106,9 +107,10 @@ def sample_abc_text(ck, cfg: DictConfig, out: Path) -> list[str]:
 
 def _abc_prompt_text(path: str, bars: int | None) -> str:
     """The first tune of an ABC file: its header and, if asked, only its first bars."""
-    tunes = split_abc_tunes(Path(path).read_text(encoding="utf-8", errors="replace"))
+    text, name = load_abc_source(Path(path))  # the reader's own file handling
+    tunes = split_abc_tunes(text)
     if not tunes:
-        raise ValueError(f"{path}: no ABC tune in the prompt file")
+        raise ValueError(f"{name}: no ABC tune in the prompt file")
     head, _, body = tunes[0].text.partition("\nK:")
     key_line, _, body = body.partition("\n")
     header = f"{head}\nK:{key_line}\n"
