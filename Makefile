@@ -13,9 +13,10 @@ TORCH_SPEC ?= torch==2.13.0
 PYTEST_ARGS ?=
 
 PY    := $(VENV)/bin/python
+comma := ,
 STAMP := $(VENV)/.musicgen-installed
 
-.PHONY: install test demo lint format bench clean
+.PHONY: install test demo lint format bench report clean
 
 install: $(STAMP)
 
@@ -48,6 +49,23 @@ format: install
 bench: install
 	$(PY) bench/parse.py
 	$(PY) bench/train.py
+
+# The comparison report of docs/comparison/: the four music experiments trained for the
+# same wall-clock budget (REPORT_MINUTES each, one CPU thread, W&B off), then scored by
+# musicgen-eval on their test splits. REPORT_TRAIN=0 re-scores the existing checkpoints.
+REPORT_MINUTES ?= 10
+REPORT_TRAIN   ?= 1
+REPORT_RUNS    := irish_lstm_lab irish_transformer folk_lstm folk_transformer
+report: install
+	if [ "$(REPORT_TRAIN)" = 1 ]; then for e in $(REPORT_RUNS); do \
+	    OMP_NUM_THREADS=1 $(VENV)/bin/musicgen-train experiment=$$e logger=csv \
+	    trainer.max_time=00:00:$(REPORT_MINUTES):00 trainer.enable_progress_bar=false \
+	    hydra.run.dir=outputs/report/$$e || exit 1; done; fi
+	mkdir -p docs/comparison
+	OMP_NUM_THREADS=1 $(VENV)/bin/musicgen-eval \
+	    "ckpt=[$(subst $(eval) ,$(comma),$(foreach e,$(REPORT_RUNS),outputs/report/$(e)/checkpoints/last.ckpt))]" \
+	    split=test n_samples=32 out=docs/comparison/metrics.json plots=docs/comparison/plots
+	$(PY) scripts/comparison_report.py docs/comparison/metrics.json docs/comparison/README.md
 
 clean:
 	rm -rf outputs wandb .pytest_cache build dist *.egg-info

@@ -10,9 +10,18 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import WandbLogger
 
 from musicgen.continuation import continue_score
+from musicgen.metrics import (
+    bar_correctness,
+    in_key_ratio,
+    note_density,
+    pitch_range,
+    repeated_bar_share,
+    score_set,
+)
 from musicgen.music import write_midi
 from musicgen.prompt import bar_line_after, prompt_end, truncate
 from musicgen.render import piano_roll, render_wav
+from musicgen.sample_eval import tail
 
 
 def checkpoint_callbacks(ckpt_dir: Path, every_n_train_steps: int, save_top_k: int) -> list:
@@ -61,13 +70,16 @@ def unigram_entropy(counts: list[int]) -> float:
 
 
 class SampleLogger(pl.Callback):
-    """At each validation, continues a few held-out tunes and logs what they sound like.
+    """At each validation, continues a few held-out tunes, scores them and logs them.
 
     The first ``n_tunes`` validation tunes are cut to ``prompt_bars`` bars and continued for
     ``max_bars`` bars with the sampler; each result is written to
-    ``<run>/samples/step<N>/`` as MIDI, a piano roll PNG and a WAV, and logged to W&B as
-    audio, image and MIDI file. Note-token runs only (a character model's samples are
-    text; ``musicgen-sample`` handles those).
+    ``<run>/samples/step<N>/`` as MIDI, a piano roll PNG and a WAV. The new bars are scored
+    with the musical metrics (``musicgen.metrics``) against the tunes' own real bars; the
+    set's figures are logged as ``samples/<metric>`` and, to W&B, one Table row per sample
+    (title, audio, piano roll, the MIDI file's name, its metrics) plus the audio and image
+    panels. Note-token runs only (a character model's samples are text; ``musicgen-eval``
+    scores those).
     """
 
     def __init__(
@@ -86,9 +98,10 @@ class SampleLogger(pl.Callback):
             return
         out = Path(trainer.default_root_dir) / "samples" / f"step{trainer.global_step:07d}"
         out.mkdir(parents=True, exist_ok=True)
-        stems = []
+        rows, news, reals = [], [], []
         for i, tune in enumerate(dm.tunes("val", self.n_tunes)):
-            prompt = truncate(tune, bar_line_after(tune, self.prompt_bars))
+            cut = bar_line_after(tune, self.prompt_bars)
+            prompt = truncate(tune, cut)
             (score,), _ = continue_score(
                 pl_module.model, tokenizer, prompt, max_bars=self.max_bars,
                 seed=trainer.global_step + i, top_p=self.top_p,
@@ -97,18 +110,53 @@ class SampleLogger(pl.Callback):
             write_midi(score, stem.with_suffix(".mid"))
             piano_roll(score, stem.with_suffix(".png"), prompt_end(prompt), title=tune.title)
             render_wav(score, stem.with_suffix(".wav"))
-            stems.append((stem, tune.title))
+            new = tail(score, prompt_end(prompt))
+            news.append(new)
+            reals.append(tail(tune, cut))
+            rows.append((stem, tune.title, sample_metrics(new)))
+        figures = {f"samples/{k}": v for k, v in set_metrics(news, reals).items()}
+        pl_module.log_dict(figures)
         for lg in trainer.loggers:
             if isinstance(lg, WandbLogger):
-                _log_to_wandb(lg, stems, trainer.global_step)
+                _log_to_wandb(lg, rows, trainer.global_step)
 
 
-def _log_to_wandb(lg: WandbLogger, stems: list, step: int) -> None:
+def sample_metrics(score) -> dict[str, float | None]:
+    """Per-sample figures for the Table: bar correctness, in-key share, range, density."""
+    correct, judged = bar_correctness(score)
+    pitched = any(not n.is_drum for n in score.notes)
+    return {
+        "notes": len(score.notes),
+        "bar_correct": correct / judged if judged else None,
+        "in_key": in_key_ratio(score) if pitched else None,
+        "pitch_range": pitch_range(score) if pitched else None,
+        "note_density": note_density(score) if pitched else None,
+        "repeated_bars": repeated_bar_share(score),
+    }
+
+
+def set_metrics(samples: list, reals: list) -> dict[str, float]:
+    """The set's figures against the real continuations (the numeric ones only)."""
+    figures = score_set(samples, reals)
+    keep = ("valid_rate", "bar_correct", "in_key", "pitch_class_overlap", "duration_overlap",
+            "interval_overlap", "note_density", "pitch_range", "repeated_bars")  # fmt: skip
+    return {k: float(figures[k]) for k in keep if figures.get(k) is not None}
+
+
+def _log_to_wandb(lg: WandbLogger, rows: list, step: int) -> None:
     import wandb
 
+    columns = ["step", "tune", "audio", "piano_roll", "midi", *rows[0][2]] if rows else []
+    table = wandb.Table(columns=columns)
     row: dict = {"trainer/global_step": step}
-    for i, (stem, title) in enumerate(stems):
-        row[f"samples/audio_{i}"] = wandb.Audio(str(stem.with_suffix(".wav")), caption=title)
-        row[f"samples/piano_roll_{i}"] = wandb.Image(str(stem.with_suffix(".png")), caption=title)
+    for i, (stem, title, metrics) in enumerate(rows):
+        audio = wandb.Audio(str(stem.with_suffix(".wav")), caption=title)
+        image = wandb.Image(str(stem.with_suffix(".png")), caption=title)
+        row[f"samples/audio_{i}"] = audio
+        row[f"samples/piano_roll_{i}"] = image
         lg.experiment.save(str(stem.with_suffix(".mid")), base_path=str(stem.parents[2]))
+        midi = str(stem.with_suffix(".mid").relative_to(stem.parents[2]))
+        table.add_data(step, title, audio, image, midi, *metrics.values())
+    if rows:
+        row["samples/table"] = table
     lg.experiment.log(row)

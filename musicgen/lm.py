@@ -96,9 +96,13 @@ class LanguageModel(pl.LightningModule):
         self.log("val/loss", loss, prog_bar=True, sync_dist=False)
         self.log("val/ppl", torch.exp(loss))
         self.log("val/bits_per_token", loss / math.log(2))
-        tunes = _documents_in(self.trainer, "val")
-        if tunes:
-            self.log("val/nats_per_tune", nll / tunes)
+        tokens_per_word = _tokens_per_word(self.trainer, "val")
+        if tokens_per_word:  # text: perplexity per word, whatever the tokenizer's unit
+            self.log("val/word_ppl", torch.exp(loss * tokens_per_word))
+        else:
+            tunes = _documents_in(self.trainer, "val")
+            if tunes:
+                self.log("val/nats_per_tune", nll / tunes)
 
     def configure_optimizers(self):
         optimizer = self.optimizer_factory(param_groups(self.model, self.weight_decay))
@@ -147,6 +151,22 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
         {"params": decay, "weight_decay": weight_decay},
         {"params": keep, "weight_decay": 0.0},
     ]
+
+
+def _tokens_per_word(trainer, split: str) -> float | None:
+    """Tokens per word of a text split (words counted with one ``<eos>`` per line, as in
+    the WikiText literature); None for music corpora.
+
+    The mean loss per token times this ratio is the nats per word, so word-level
+    perplexity compares across word, BPE and character tokenizers (and stays right when
+    ``limit_val_batches`` scores only part of the split).
+    """
+    dm = getattr(trainer, "datamodule", None)
+    count = getattr(dm, "word_count", None)
+    if not callable(count):
+        return None
+    words = count(split)
+    return dm.dataset(split).n_tokens / words if words else None
 
 
 def _documents_in(trainer, split: str) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +12,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 ASSETS = Path(__file__).resolve().parent / "assets"
+BIN = Path(sys.executable).parent
+RUN = "outputs/train/2026-01-01/00-00-00-tiny"  # where musicgen-train puts a run
+
+
+def _book() -> Path:
+    from musicgen.data.sources import music21_corpus_dir
+
+    return music21_corpus_dir() / "essenFolksong" / "altdeu10.abc"
+
+
+# A real Essen tune book shipped with music21 (a dependency): 10 kB, about 25 tunes.
+BOOK = _book()
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +43,39 @@ def one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def run(tool: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN / tool), *args], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture(scope="session")
+def note_ckpt(tmp_path_factory) -> Path:
+    """A tiny note-token Transformer trained for a few steps by musicgen-train."""
+    tmp = tmp_path_factory.mktemp("note_run")
+    res = run(
+        "musicgen-train", "model=transformer_small", "model.d_model=32", "model.n_layers=1",
+        "model.max_len=128", "data=abc_files", f"data.files={BOOK}", "data.seq_len=64",
+        f"data.cache_dir={tmp / 'cache'}", "data.prepare_workers=1", "trainer.max_steps=6",
+        "trainer.val_check_interval=3", "logger=csv", f"hydra.run.dir={tmp / RUN}", cwd=tmp,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    return tmp / RUN / "checkpoints" / "last.ckpt"
+
+
+@pytest.fixture(scope="session")
+def char_ckpt(tmp_path_factory) -> Path:
+    """The lab's character LSTM, small, trained until it has learned a five-tune book by heart."""
+    tmp = tmp_path_factory.mktemp("char_run")
+    res = run(
+        "musicgen-train", "experiment=irish_lstm_lab", f"data.files={ASSETS / 'tiny_book.abc'}",
+        "model.embed_dim=32", "model.hidden_dim=128", "data.seq_len=64", "data.batch_size=8",
+        "data.val_fraction=0.0", "data.test_fraction=0.0", "trainer.max_steps=250",
+        "trainer.val_check_interval=250", "trainer.limit_val_batches=0", "logger=csv",
+        "module.optimizer.lr=1e-2", f"data.cache_dir={tmp / 'cache'}",
+        "data.prepare_workers=1", f"hydra.run.dir={tmp / 'run'}", cwd=tmp,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    return tmp / "run" / "checkpoints" / "last.ckpt"

@@ -3,59 +3,14 @@
 from __future__ import annotations
 
 import gzip
-import subprocess
-import sys
 from collections import Counter
 from fractions import Fraction
-from pathlib import Path
 
 import mido
-import pytest
-from conftest import ASSETS
+from conftest import ASSETS, run
 
-from musicgen.data.sources import music21_corpus_dir
 from musicgen.music import read_abc, read_midi, write_midi
 from musicgen.prompt import load_prompt
-
-BIN = Path(sys.executable).parent
-BOOK = music21_corpus_dir() / "essenFolksong" / "altdeu10.abc"
-RUN = "outputs/train/2026-01-01/00-00-00-tiny"  # where musicgen-train puts a run
-
-
-def run(tool: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(BIN / tool), *args], cwd=cwd, capture_output=True, text=True, timeout=600
-    )
-
-
-@pytest.fixture(scope="module")
-def note_ckpt(tmp_path_factory) -> Path:
-    """A tiny note-token Transformer trained for a few steps by musicgen-train."""
-    tmp = tmp_path_factory.mktemp("note_run")
-    res = run(
-        "musicgen-train", "model=transformer_small", "model.d_model=32", "model.n_layers=1",
-        "model.max_len=128", "data=abc_files", f"data.files={BOOK}", "data.seq_len=64",
-        f"data.cache_dir={tmp / 'cache'}", "data.prepare_workers=1", "trainer.max_steps=6",
-        "trainer.val_check_interval=3", "logger=csv", f"hydra.run.dir={tmp / RUN}", cwd=tmp,
-    )  # fmt: skip
-    assert res.returncode == 0, res.stderr[-3000:]
-    return tmp / RUN / "checkpoints" / "last.ckpt"
-
-
-@pytest.fixture(scope="module")
-def char_ckpt(tmp_path_factory) -> Path:
-    """The lab's character LSTM, small, trained until it has learned a five-tune book by heart."""
-    tmp = tmp_path_factory.mktemp("char_run")
-    res = run(
-        "musicgen-train", "experiment=irish_lstm_lab", f"data.files={ASSETS / 'tiny_book.abc'}",
-        "model.embed_dim=32", "model.hidden_dim=128", "data.seq_len=64", "data.batch_size=8",
-        "data.val_fraction=0.0", "data.test_fraction=0.0", "trainer.max_steps=250",
-        "trainer.val_check_interval=250", "trainer.limit_val_batches=0", "logger=csv",
-        "module.optimizer.lr=1e-2", f"data.cache_dir={tmp / 'cache'}",
-        "data.prepare_workers=1", f"hydra.run.dir={tmp / 'run'}", cwd=tmp,
-    )  # fmt: skip
-    assert res.returncode == 0, res.stderr[-3000:]
-    return tmp / "run" / "checkpoints" / "last.ckpt"
 
 
 def test_a_midi_prompt_is_continued_and_kept_unchanged(note_ckpt, tmp_path):

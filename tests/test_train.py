@@ -161,6 +161,15 @@ def test_train_with_wandb_offline_leaves_a_run_we_can_read_back(tmp_path):
     assert len(media) == 3
     assert {h["samples/audio_0/_type"] for h in media} == {"audio-file"}
     assert {h["samples/piano_roll_0/_type"] for h in media} == {"image-file"}
+    # with a Table of the samples (audio, piano roll, MIDI, metrics) and the set's metrics
+    tables = [h for h in log["history"] if "samples/table/_type" in h]
+    assert len(tables) == 3 and {h["samples/table/nrows"] for h in tables} == {2}
+    assert {h["samples/table/_type"] for h in tables} == {"table-file"}
+    scored = [h for h in log["history"] if "samples/valid_rate" in h]
+    assert len(scored) == 3  # a sample with no new note is invalid and has no in-key share
+    for h in scored:
+        assert 0 <= h["samples/valid_rate"] <= 1
+        assert h["samples/valid_rate"] == 0 or 0 <= h["samples/in_key"] <= 1
     # the CSV log beside it holds the same validation figures
     csv_vals = [float(r["val/loss"]) for r in read_csv(run) if r.get("val/loss")]
     assert csv_vals == pytest.approx([h["val/loss"] for h in vals], rel=1e-6)

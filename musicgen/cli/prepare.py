@@ -16,12 +16,13 @@ from musicgen.data.splits import split_documents
 def main(cfg: DictConfig) -> None:
     with fail_cleanly("musicgen-prepare"):
         data = instantiate_data(cfg.data)
-        files = data.source_files()
-        print(f"corpus '{data.name}': {len(files)} files")
+        text = callable(getattr(data, "word_count", None))
+        if not text:
+            print(f"corpus '{data.name}': {len(data.source_files())} files")
         start = time.perf_counter()
         cache = data.prepare_data()
         seconds = time.perf_counter() - start
-        print(format_statistics(cache, data, seconds))
+        print((format_text_statistics if text else format_statistics)(cache, data, seconds))
 
 
 def format_statistics(cache, data, seconds: float, max_skipped: int = 10) -> str:
@@ -46,6 +47,22 @@ def format_statistics(cache, data, seconds: float, max_skipped: int = 10) -> str
         lines.append(f"  - {s['path']}{tune}: {s['reason']}")
     if c["skipped"] > max_skipped:
         lines.append(f"  ... {c['skipped'] - max_skipped} more in {cache.path / 'manifest.json'}")
+    return "\n".join(lines)
+
+
+def format_text_statistics(cache, data, seconds: float) -> str:
+    """A readable summary of a prepared text corpus."""
+    m = cache.manifest
+    verb = "reused" if cache.reused else "built"
+    lines = [
+        f"corpus '{data.name}': {m['tokenizer']['type']}-level, vocabulary {data.vocab_size:,}",
+        f"cache: {cache.path} ({verb} in {seconds:.2f} s, tokenizer fitted on train only)",
+    ]
+    for split, c in m["splits"].items():
+        lines.append(
+            f"{split}: {c['lines']:,} lines, {c['words']:,} words (with one <eos> per line),"
+            f" {c['tokens']:,} tokens ({c['tokens'] / max(c['words'], 1):.2f} per word)"
+        )
     return "\n".join(lines)
 
 

@@ -13,10 +13,11 @@ from musicgen.cli.common import fail_cleanly
 from musicgen.continuation import continue_score
 from musicgen.generate import generate
 from musicgen.music import Score, write_midi
-from musicgen.music.abc import read_abc_book, split_abc_tunes
+from musicgen.music.abc import read_abc_book
 from musicgen.music.abc.source import load_abc_source
 from musicgen.prompt import cut_prompt, load_prompt, prompt_end
 from musicgen.render import piano_roll, render_wav
+from musicgen.sample_eval import cut_abc_text
 from musicgen.sampling.stopping import StopAfterBars
 
 
@@ -28,15 +29,25 @@ def main(cfg: DictConfig) -> None:
         print(f"checkpoint: {path} (step {ck.step})")
         out = Path(cfg.out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        kind = getattr(ck.tokenizer, "input_kind", "score")
-        runner = sample_notes if kind == "score" else sample_abc_text
+        if is_text_corpus(ck):
+            runner = sample_text
+        elif getattr(ck.tokenizer, "input_kind", "score") == "score":
+            runner = sample_notes
+        else:
+            runner = sample_abc_text
         for line in runner(ck, cfg, out):
             print(line)
 
 
-def _sampling_args(cfg: DictConfig) -> dict:
+def is_text_corpus(ck) -> bool:
+    """Whether the checkpoint was trained on plain text (not music, not ABC)."""
+    return str(ck.config.get("data", {}).get("_target_", "")).endswith("TextDataModule")
+
+
+def _sampling_args(cfg: DictConfig, default_tokens: int = 2048) -> dict:
+    max_tokens = default_tokens if cfg.max_tokens is None else cfg.max_tokens
     return {
-        "n_samples": cfg.n_samples, "max_new_tokens": cfg.max_tokens,
+        "n_samples": cfg.n_samples, "max_new_tokens": max_tokens,
         "temperature": cfg.temperature, "top_k": cfg.top_k, "top_p": cfg.top_p,
         "repetition_penalty": cfg.repetition_penalty, "seed": cfg.seed,
     }  # fmt: skip
@@ -105,18 +116,38 @@ def sample_abc_text(ck, cfg: DictConfig, out: Path) -> list[str]:
     return lines
 
 
+def sample_text(ck, cfg: DictConfig, out: Path) -> list[str]:
+    """Text checkpoints: continue the prompt (a string, or a text file) and print each sample.
+
+    A sample stops at the end of a line (``<eos>``, a paragraph in WikiText) or after
+    ``max_tokens`` tokens (100 by default for text). The printed text is the prompt as the
+    model saw it (a word-level model shows its unknown words as ``<unk>``) followed by the
+    continuation; each is also written to ``<out_dir>/sample_NN.txt``.
+    """
+    tok = ck.tokenizer
+    prompt = str(cfg.prompt or "")
+    if prompt and len(prompt) < 256 and Path(prompt).is_file():
+        prompt = Path(prompt).read_text(encoding="utf-8")
+    ids = tok.encode(prompt.rstrip("\n") if prompt else "\n")
+    if prompt and ids and ids[-1] == tok.eos_id:
+        ids = ids[:-1]  # the prompt's line goes on: no end of line yet
+    news = generate(ck.model, ids, eos_id=tok.eos_id, **_sampling_args(cfg, default_tokens=100))
+    lines = []
+    for i, new in enumerate(news):
+        text = tok.decode([*ids, *new]).strip("\n")
+        path = out / f"sample_{i:02d}.txt"
+        path.write_text(text + "\n", encoding="utf-8")
+        lines.append(f"--- sample {i} ({len(new)} new tokens) -> {path}\n{text}")
+    return lines
+
+
 def _abc_prompt_text(path: str, bars: int | None) -> str:
     """The first tune of an ABC file: its header and, if asked, only its first bars."""
     text, name = load_abc_source(Path(path))  # the reader's own file handling
-    tunes = split_abc_tunes(text)
-    if not tunes:
-        raise ValueError(f"{name}: no ABC tune in the prompt file")
-    head, _, body = tunes[0].text.partition("\nK:")
-    key_line, _, body = body.partition("\n")
-    header = f"{head}\nK:{key_line}\n"
-    if bars is None:
-        return header + body
-    return header + "|".join(body.split("|")[: bars + 1]) + "|"
+    try:
+        return cut_abc_text(text, bars)
+    except ValueError as err:
+        raise ValueError(f"{name}: {err}") from None
 
 
 if __name__ == "__main__":

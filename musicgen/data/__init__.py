@@ -13,6 +13,7 @@ from musicgen.data.splits import split_documents
 __all__ = [
     "CorpusNotFoundError",
     "MusicDataModule",
+    "TextDataModule",
     "TokenCache",
     "folk_files",
     "prepare_cache",
@@ -26,4 +27,8 @@ def __getattr__(name: str):
         from musicgen.data.music_datamodule import MusicDataModule
 
         return MusicDataModule
+    if name == "TextDataModule":
+        from musicgen.data.text import TextDataModule
+
+        return TextDataModule
     raise AttributeError(f"module 'musicgen.data' has no attribute {name!r}")

@@ -21,7 +21,7 @@ import multiprocessing as mp
 import os
 import shutil
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,14 +105,25 @@ def prepare_cache(
     reader = {"expand_repeats": expand_repeats}
     final = cache_folder(files, tokenizer, cache_dir, name, expand_repeats)
     key = final.name.rsplit("-", 1)[1]
+
+    def build(tmp: Path) -> dict:
+        results = _read_all(files, tokenizer.to_dict(), expand_repeats, num_workers, progress)
+        return _write(tmp, results, tokenizer, name, key, reader)
+
+    return build_once(final, build)
+
+
+def build_once(final: Path, build: Callable[[Path], dict]) -> TokenCache:
+    """Open the cache folder ``final``, or build it: ``build(tmp)`` writes the token files
+    into a temporary folder and returns the manifest, which is written last; the folder is
+    then renamed into place, so it appears complete or not at all."""
     if (final / "manifest.json").is_file():
         return TokenCache.open(final, reused=True)
     start = time.perf_counter()
-    tmp = Path(cache_dir) / f".{final.name}.tmp-{os.getpid()}"
+    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    results = _read_all(files, tokenizer.to_dict(), expand_repeats, num_workers, progress)
-    manifest = _write(tmp, results, tokenizer, name, key, reader)
+    manifest = build(tmp)
     manifest["seconds"] = round(time.perf_counter() - start, 3)
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
     try:

@@ -6,15 +6,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytorch_lightning as pl
-from torch.utils.data import DataLoader
 
 from musicgen.data.cache import TokenCache, cache_folder, prepare_cache
+from musicgen.data.loaders import WindowLoaders
 from musicgen.data.sources import folk_files, resolve_files
 from musicgen.data.splits import split_documents
-from musicgen.data.windows import ResumableSampler, TokenWindows
+from musicgen.data.windows import TokenWindows
 
 
-class MusicDataModule(pl.LightningDataModule):
+class MusicDataModule(WindowLoaders, pl.LightningDataModule):
     """Prepares a music corpus once into a token cache and serves (x, y) windows.
 
     Only one process prepares (Lightning calls ``prepare_data`` on local rank 0); every
@@ -129,30 +129,3 @@ class MusicDataModule(pl.LightningDataModule):
         for i, score in zip(docs, scores, strict=True):
             score.title = self.cache.manifest["documents"][int(i)][2]
         return scores
-
-    def _loader(self, split: str, sampler=None) -> DataLoader:
-        return DataLoader(
-            self.dataset(split),
-            batch_size=self.batch_size,
-            sampler=sampler,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        """Shuffled windows, sharded by rank; resumes at the batch a checkpoint stopped at."""
-        trainer = self.trainer
-        rank, world = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
-        sampler = ResumableSampler(len(self.dataset("train")), self.seed, rank, world)
-        if trainer is not None:
-            # after a restore the fit loop knows the epoch and the batches done in it
-            sampler.set_epoch(trainer.current_epoch)
-            done = trainer.fit_loop.epoch_loop.batch_progress.current.ready
-            sampler.skip = done * self.batch_size
-        return self._loader("train", sampler)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val")
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test")

@@ -1,0 +1,228 @@
+"""``musicgen-eval``: loss and perplexity of one or more checkpoints on a split, JSON + table.
+
+Each checkpoint is scored on the split of its own corpus, rebuilt from the data config it
+carries (the token cache the training run made is found again by its key):
+
+- text checkpoints: the whole split as one stream (``musicgen.evaluate.stream_nll``), in
+  nats per token and per word, and word-level perplexity, which compares across word, BPE
+  and character tokenizers;
+- music checkpoints: every tune scored from its first token (``document_nll``), in nats
+  per token and per tune; then samples (new pieces and continuations of the split's tunes)
+  scored with the musical metrics against the split's tunes, next to the other held-out
+  split's real tunes (``musicgen.sample_eval``), with histogram plots.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import hydra
+from hydra.utils import instantiate
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from musicgen.checkpoint import LoadedCheckpoint, load_checkpoint, newest_last_checkpoint
+from musicgen.cli.common import UserError, fail_cleanly
+from musicgen.evaluate import document_nll, stream_nll
+from musicgen.models import num_parameters
+from musicgen.sample_eval import evaluate_samples, training_index
+
+SPLITS = ("train", "val", "test")
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="eval")
+def main(cfg: DictConfig) -> None:
+    with fail_cleanly("musicgen-eval"):
+        report = evaluate_checkpoints(cfg)
+        print(format_table(report))
+        if cfg.out:
+            out = Path(cfg.out)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(report, indent=1) + "\n")
+            print(f"wrote {out}")
+
+
+def checkpoint_paths(ckpt) -> list[Path]:
+    """``ckpt`` as a list of files: one path, a list, or "last"."""
+    items = list(ckpt) if isinstance(ckpt, ListConfig | list | tuple) else [ckpt]
+    return [newest_last_checkpoint() if str(c) == "last" else Path(str(c)) for c in items]
+
+
+def evaluate_checkpoints(cfg: DictConfig) -> dict:
+    """The report: ``{"split": ..., "runs": [one record per checkpoint]}``."""
+    if cfg.split not in SPLITS:
+        raise UserError(f"split={cfg.split}: choose one of {', '.join(SPLITS)}")
+    runs, indexes = [], {}
+    for path in checkpoint_paths(cfg.ckpt):
+        ck = load_checkpoint(path)
+        print(f"evaluating {path} (step {ck.step}) on the {cfg.split} split")
+        runs.append(evaluate_checkpoint(ck, cfg, indexes))
+    return {"split": cfg.split, "runs": runs}
+
+
+def data_module(ck: LoadedCheckpoint, overrides: DictConfig | dict | None = None):
+    """The checkpoint's corpus (its data config, with ``overrides``), prepared and set up."""
+    if "data" not in ck.config:
+        raise UserError(f"{ck.path}: the checkpoint's config has no data section")
+    data_cfg = OmegaConf.merge(OmegaConf.create(ck.config["data"]), overrides or {})
+    dm = instantiate(data_cfg, _convert_="all")
+    if dm.tokenizer.to_dict() != ck.tokenizer.to_dict():
+        raise UserError(
+            f"{ck.path}: the corpus now gives a different tokenizer than the one the model was"
+            " trained with (the data or its settings changed); pass data overrides that"
+            " rebuild the training corpus"
+        )
+    dm.prepare_data(progress=False)
+    dm.setup()
+    return dm
+
+
+def evaluate_checkpoint(ck: LoadedCheckpoint, cfg: DictConfig, indexes: dict | None = None) -> dict:
+    """One checkpoint's record (see the README's table of fields).
+
+    ``indexes`` caches each corpus's training n-gram index across checkpoints.
+    """
+    dm = data_module(ck, cfg.get("data"))
+    start = time.perf_counter()
+    record = {
+        "checkpoint": str(ck.path),
+        "name": ck.config.get("name") or ck.path.parent.parent.name,
+        "step": ck.step,
+        "split": cfg.split,
+        "corpus": dm.name,
+        "tokenizer": ck.tokenizer.to_dict()["type"],
+        "vocab_size": ck.tokenizer.vocab_size,
+        "model": ck.config["model"]["_target_"].rsplit(".", 1)[-1],
+        "parameters": num_parameters(ck.model),
+    }
+    if callable(getattr(dm, "word_count", None)):
+        record |= _text_scores(ck, dm, cfg)
+    else:
+        record |= _music_scores(ck, dm, cfg)
+        if cfg.n_samples > 0:
+            record["samples"] = _sample_scores(ck, dm, cfg, indexes if indexes is not None else {})
+    record["seconds"] = round(time.perf_counter() - start, 2)
+    return record
+
+
+def _token_scores(nll: float, tokens: int) -> dict:
+    per = nll / tokens if tokens else float("nan")
+    return {
+        "tokens": tokens,
+        "nll": nll,
+        "nats_per_token": per,
+        "bits_per_token": per / math.log(2),
+        "ppl": math.exp(per),
+    }
+
+
+def _text_scores(ck: LoadedCheckpoint, dm, cfg: DictConfig) -> dict:
+    (doc,) = dm.splits[cfg.split]
+    ids = dm.cache.document(int(doc))
+    result = stream_nll(ck.model, ids, segments=cfg.segments, chunk=cfg.chunk, stride=cfg.stride)
+    words = dm.word_count(cfg.split)
+    # the parts' first tokens are context only: scale to the words the scored tokens span
+    scored_words = words * result.tokens / max(len(ids), 1)
+    per_word = result.nll / scored_words
+    return _token_scores(result.nll, result.tokens) | {
+        "words": words,
+        "nats_per_word": per_word,
+        "word_ppl": math.exp(per_word),
+    }
+
+
+def _music_scores(ck: LoadedCheckpoint, dm, cfg: DictConfig) -> dict:
+    docs = [dm.cache.document(int(i)) for i in dm.splits[cfg.split]]
+    if not docs:
+        raise UserError(f"{ck.path}: the {cfg.split} split of '{dm.name}' has no tunes")
+    per_tune = document_nll(ck.model, docs, batch_size=cfg.batch_size)
+    tokens = sum(len(d) - 1 for d in docs)
+    nll = sum(per_tune)
+    return _token_scores(nll, tokens) | {
+        "tunes": len(docs),
+        "nats_per_tune": nll / len(docs),
+    }
+
+
+def _sample_scores(ck: LoadedCheckpoint, dm, cfg: DictConfig, indexes: dict) -> dict:
+    key = dm.cache.manifest["key"]
+    if key not in indexes:
+        indexes[key] = training_index(dm)
+    plots = cfg.plots or (Path(cfg.out).with_suffix("").as_posix() + "_plots" if cfg.out else None)
+    if plots is not None:
+        Path(plots).mkdir(parents=True, exist_ok=True)
+    sampling = {"temperature": cfg.temperature, "top_p": cfg.top_p, "seed": cfg.seed}
+    return evaluate_samples(
+        ck, dm, cfg.split, n_samples=cfg.n_samples, prompt_bars=cfg.prompt_bars,
+        max_bars=cfg.max_bars, sampling=sampling, plots=Path(plots) if plots else None,
+        train_index=indexes[key],
+    )  # fmt: skip
+
+
+COLUMNS = (  # (header, record key, format)
+    ("run", "name", "{}"),
+    ("step", "step", "{:,}"),
+    ("tokenizer", "tokenizer", "{}"),
+    ("params", "parameters", "{:,}"),
+    ("tokens", "tokens", "{:,}"),
+    ("nats/token", "nats_per_token", "{:.4f}"),
+    ("ppl", "ppl", "{:.2f}"),
+    ("word ppl", "word_ppl", "{:.2f}"),
+    ("tunes", "tunes", "{:,}"),
+    ("nats/tune", "nats_per_tune", "{:.1f}"),
+)
+
+
+SAMPLE_COLUMNS = (
+    ("run", "run", "{}"),
+    ("samples", "kind", "{}"),
+    ("valid", "valid_rate", "{:.2f}"),
+    ("bars ok", "bar_correct", "{:.3f}"),
+    ("in key", "in_key", "{:.3f}"),
+    ("pc overlap", "pitch_class_overlap", "{:.3f}"),
+    ("dur overlap", "duration_overlap", "{:.3f}"),
+    ("int overlap", "interval_overlap", "{:.3f}"),
+    ("pc KL", "pitch_class_kl", "{:.3f}"),
+    ("notes/qn", "note_density", "{:.2f}"),
+    ("range", "pitch_range", "{:.1f}"),
+    ("rep. bars", "repeated_bars", "{:.3f}"),
+    ("memorised", "memorisation", "{:.3f}"),
+)
+
+
+def _table(title: str, columns, records: list[dict]) -> list[str]:
+    cols = [c for c in columns if any(r.get(c[1]) is not None for r in records)]
+    rows = [[h for h, _, _ in cols]]
+    for r in records:
+        rows.append([fmt.format(r[k]) if r.get(k) is not None else "-" for _, k, fmt in cols])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(cols))]
+    lines = [title]
+    for j, row in enumerate(rows):
+        pairs = enumerate(zip(row, widths, strict=True))
+        cells = [c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in pairs]
+        lines.append("  ".join(cells))
+        if j == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return lines
+
+
+def format_table(report: dict) -> str:
+    """Plain-text tables of the report: likelihood per run, then the sample metrics."""
+    runs = report["runs"]
+    lines = _table(f"musicgen-eval, {report['split']} split:", COLUMNS, runs)
+    samples = [
+        {"run": r["name"], "kind": kind, **figures}
+        for r in runs
+        for kind, figures in r.get("samples", {}).items()
+    ]
+    if samples:
+        split = report["split"]
+        title = f"\nsamples against the {split} tunes ('real': the other held-out split):"
+        lines += _table(title, SAMPLE_COLUMNS, samples)
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+"""Samples of a music checkpoint scored with the musical metrics, next to real held-out tunes.
+
+Two kinds of samples: new pieces (from ``<bos>``) and continuations of the split's tunes
+from their first bars, of which only the generated bars are scored. Every set is compared
+with the split's tunes (the reference); the real tunes of the *other* held-out split are
+scored the same way, which gives the figures a model should reach (two real sets never
+overlap perfectly). Note-token and character-level ABC checkpoints are both handled: ABC
+samples go through our reader, and unreadable ones count against the valid rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+
+from musicgen.continuation import continue_score
+from musicgen.generate import generate
+from musicgen.metrics import NgramIndex, histograms, plot_histograms, score_set, written_bars
+from musicgen.music import Score
+from musicgen.music.abc import read_abc_book, split_abc_tunes
+from musicgen.prompt import bar_line_after, prompt_end, truncate
+from musicgen.sampling.stopping import StopAfterBars
+
+OTHER_SPLIT = {"test": "val", "val": "test", "train": "test"}
+# A sample: the score (None when ABC text does not read) and, for ABC text, the bars as
+# written, which bar correctness judges (a Score no longer knows where its bar lines were).
+Sample = tuple[Score | None, list | None]
+
+
+def is_abc_text(tokenizer) -> bool:
+    return getattr(tokenizer, "input_kind", "score") == "text"
+
+
+def read_tune(text: str) -> Score | None:
+    """The first tune of an ABC text, or None when our reader rejects it or it has no notes."""
+    book = read_abc_book(text)
+    if book.errors or not book.tunes or not book.tunes[0].notes:
+        return None
+    return book.tunes[0]
+
+
+def split_tunes(dm, split: str, n: int | None = None) -> list[tuple[Score, str | None]]:
+    """The first ``n`` tunes of a split: (score, ABC text or None for note tokens)."""
+    dm.setup()
+    docs = dm.splits[split][: n if n is not None else len(dm.splits[split])]
+    out = []
+    for i in docs:
+        ids = dm.cache.document(int(i)).tolist()
+        if is_abc_text(dm.tokenizer):
+            text = dm.tokenizer.decode(ids)
+            score = read_tune(text)
+            if score is not None:  # the cache keeps only tunes our reader accepts
+                out.append((score, text))
+        else:
+            out.append((dm.tokenizer.decode(ids), None))
+    return out
+
+
+def tail(score: Score, start: Fraction) -> Score:
+    """The part of ``score`` from ``start`` (a bar line) on, timed from 0, without pickup."""
+    notes = [replace(n, start=n.start - start) for n in score.notes if n.start >= start]
+    meter = score.time_signature_at(start)
+    later = [replace(t, start=t.start - start) for t in score.time_signatures if t.start > start]
+    return replace(
+        score, notes=notes, time_signatures=[replace(meter, start=Fraction(0)), *later],
+        tempos=[replace(t, start=max(t.start - start, Fraction(0))) for t in score.tempos][-1:],
+        chord_symbols=[], pickup=Fraction(0),
+    )  # fmt: skip
+
+
+def new_pieces(model, tokenizer, n: int, max_bars: int, sampling: dict) -> list[Sample]:
+    """``n`` pieces from nothing, ``max_bars`` bars each."""
+    if not is_abc_text(tokenizer):
+        scores, _ = continue_score(
+            model, tokenizer, None, max_bars=max_bars, n_samples=n, **sampling
+        )
+        return [(s, None) for s in scores]
+    stop = StopAfterBars.for_tokenizer(tokenizer, max_bars)
+    news = generate(
+        model, [tokenizer.bos_id], n_samples=n, eos_id=tokenizer.eos_id, stop=stop,
+        max_new_tokens=4096, **sampling,
+    )  # fmt: skip
+    texts = [tokenizer.decode(new) for new in news]
+    return [(read_tune(t), written_bars(t)) for t in texts]
+
+
+def continuations(
+    model, tokenizer, tunes: list[tuple[Score, str | None]], prompt_bars: int, max_bars: int,
+    sampling: dict,
+) -> list[Sample]:  # fmt: skip
+    """Each tune cut to ``prompt_bars`` bars and continued for ``max_bars``: the new bars only."""
+    out: list[Sample] = []
+    for k, (score, text) in enumerate(tunes):
+        seed = {**sampling, "seed": sampling.get("seed", 0) + k}
+        if text is None:
+            prompt = truncate(score, bar_line_after(score, prompt_bars))
+            (full,), _ = continue_score(model, tokenizer, prompt, max_bars=max_bars, **seed)
+            out.append((tail(full, prompt_end(prompt)), None))
+            continue
+        prompt_text = cut_abc_text(text, prompt_bars)
+        prompt = read_tune(prompt_text)
+        ids = tokenizer.encode(prompt_text)[:-1]
+        stop = StopAfterBars.for_tokenizer(tokenizer, max_bars)
+        (new,) = generate(
+            model, ids, eos_id=tokenizer.eos_id, stop=stop, max_new_tokens=4096, **seed
+        )
+        full_text = prompt_text + tokenizer.decode(new)
+        full = read_tune(full_text)
+        if full is None or prompt is None:
+            out.append((None, None))
+            continue
+        start = prompt_end(prompt)
+        bars = [
+            replace(b, start=b.start - start) for b in written_bars(full_text) if b.start >= start
+        ]
+        out.append((tail(full, start), bars))
+    return out
+
+
+def cut_abc_text(text: str, bars: int | None) -> str:
+    """An ABC tune's header and, when ``bars`` is given, only its first bars (bar lines as
+    written, each ``|`` counted, so ``||`` and ``|:`` count as one each too)."""
+    tunes = split_abc_tunes(text)
+    if not tunes:
+        raise ValueError("no ABC tune in the prompt text")
+    head, _, body = tunes[0].text.partition("\nK:")
+    key_line, _, body = body.partition("\n")
+    header = f"{head}\nK:{key_line}\n"
+    if bars is None:
+        return header + body
+    return header + "|".join(body.split("|")[: bars + 1]) + "|"
+
+
+def evaluate_samples(
+    ck, dm, split: str, *, n_samples: int, prompt_bars: int, max_bars: int, sampling: dict,
+    plots: Path | None, train_index: NgramIndex | None,
+) -> dict:  # fmt: skip
+    """Metrics of new pieces, of continuations, and of the other held-out split's real tunes.
+
+    Returns ``{"new": {...}, "continuation": {...}, "real": {...}}``, each the
+    :func:`musicgen.metrics.score_set` figures against the ``split``'s tunes.
+    """
+    reference = split_tunes(dm, split)
+    ref_scores = [s for s, _ in reference]
+    abc = is_abc_text(ck.tokenizer)
+    real = [
+        (s, written_bars(t) if abc else None)
+        for s, t in split_tunes(dm, OTHER_SPLIT[split], n_samples)
+    ]
+    sets = {
+        "new": new_pieces(ck.model, ck.tokenizer, n_samples, max_bars, sampling),
+        "continuation": continuations(
+            ck.model, ck.tokenizer, reference[:n_samples], prompt_bars, max_bars, sampling
+        ),
+        "real": real,
+    }
+    result = {}
+    for kind, samples in sets.items():
+        scores = [s for s, _ in samples]
+        bars = [b for _, b in samples] if abc else None
+        result[kind] = score_set(scores, ref_scores, train_index, written_bars=bars)
+        if plots is not None and result[kind]["n_valid"]:
+            path = plots / f"{ck.config.get('name', 'run')}_{kind}.png"
+            generated = histograms([s for s in scores if s is not None])
+            plot_histograms(generated, histograms(ref_scores), path, title=f"{kind} vs {split}")
+            result[kind]["plot"] = str(path)
+    return result
+
+
+def training_index(dm) -> NgramIndex:
+    """The 4-bar n-grams of every training tune (the memorisation check's reference)."""
+    return NgramIndex.from_scores(s for s, _ in split_tunes(dm, "train"))

@@ -1,0 +1,98 @@
+"""``musicgen-eval`` on music checkpoints that ``musicgen-train`` wrote: JSON, table, errors."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, run
+
+from musicgen.checkpoint import load_checkpoint
+from musicgen.evaluate import document_nll
+
+
+def readme_fields(section: str) -> set[str]:
+    """The JSON fields the README documents in the table under ``section``."""
+    text = (ROOT / "README.md").read_text()
+    block = text[text.index(section) :]
+    block = block[: block.index("\n\n", block.index("| field"))]
+    first_cells = re.findall(r"^\| ([^|]+) \|", block, flags=re.M)
+    return {name for c in first_cells for name in re.findall(r"`(\w+)`", c)}
+
+
+def test_a_music_checkpoint_gets_nats_per_token_and_per_tune(note_ckpt, tmp_path):
+    out = tmp_path / "metrics.json"
+    res = run(
+        "musicgen-eval", f"ckpt={note_ckpt}", "split=test", f"out={out}", "n_samples=3",
+        "max_bars=4", "prompt_bars=2", cwd=tmp_path,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    report = json.loads(out.read_text())
+    (r,) = report["runs"]
+    assert report["split"] == r["split"] == "test"
+    # the figures are the sum over the test tunes, each scored from its first token
+    ck = load_checkpoint(note_ckpt)
+    from musicgen.cli.eval import data_module
+
+    dm = data_module(ck)
+    docs = [dm.cache.document(int(i)) for i in dm.splits["test"]]
+    nll = sum(document_nll(ck.model, docs))
+    assert r["tunes"] == len(docs) > 0
+    assert r["tokens"] == sum(len(d) - 1 for d in docs)
+    assert r["nats_per_tune"] == pytest.approx(nll / len(docs), rel=1e-5)
+    assert r["nats_per_token"] == pytest.approx(nll / r["tokens"], rel=1e-5)
+    assert r["ppl"] == pytest.approx(2.718281828 ** r["nats_per_token"], rel=1e-6)
+    assert r["tokenizer"] == "note" and r["model"] == "TransformerLM"
+    # every field the README documents for music checkpoints is there
+    assert readme_fields("### What musicgen-eval writes") - {
+        "words",
+        "nats_per_word",
+        "word_ppl",
+    } <= set(r)
+    # and the printed table carries the same numbers
+    assert f"{r['nats_per_tune']:.1f}" in res.stdout and "nats/tune" in res.stdout
+    # samples: new pieces, continuations, and the other held-out split's real tunes
+    assert set(r["samples"]) == {"new", "continuation", "real"}
+    sample_fields = readme_fields("Music checkpoints also get `samples`")
+    assert {"bar_correct", "in_key", "memorisation", "pitch_class_kl"} <= sample_fields
+    for kind, figures in r["samples"].items():
+        assert sample_fields - {"plot"} <= set(figures), kind
+        assert figures["n_samples"] == (3 if kind != "real" else min(3, len(dm.splits["val"])))
+        assert figures["valid_rate"] == figures["n_valid"] / figures["n_samples"]
+        if figures["n_valid"]:
+            assert Path(figures["plot"]).stat().st_size > 10_000  # a PNG of three panels
+    real = r["samples"]["real"]  # real tunes: read without loss, in key, and bars that fit
+    assert real["valid_rate"] == 1.0 and real["in_key"] > 0.8 and real["bar_correct"] > 0.8
+    assert "continuation" in res.stdout and "memorised" in res.stdout
+
+
+def test_two_checkpoints_give_one_comparison_table(note_ckpt, char_ckpt, tmp_path):
+    out = tmp_path / "both.json"
+    res = run(
+        "musicgen-eval", f"ckpt=[{note_ckpt},{char_ckpt}]", "split=train", f"out={out}",
+        "n_samples=0", cwd=tmp_path,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    runs = json.loads(out.read_text())["runs"]
+    assert [r["tokenizer"] for r in runs] == ["note", "char"]
+    assert all(r["nats_per_tune"] > 0 for r in runs)
+    table = res.stdout[res.stdout.index("musicgen-eval, train split:") :].splitlines()
+    assert table[1].split()[:3] == ["run", "step", "tokenizer"] and set(table[2]) == {"-", " "}
+    assert [row.split()[0] for row in table[3:5]] == [r["name"] for r in runs]
+
+
+def test_a_bad_checkpoint_or_split_is_one_clear_line(note_ckpt, tmp_path):
+    junk = tmp_path / "junk.ckpt"
+    junk.write_bytes(b"not a checkpoint")
+    for args, words in [
+        ([f"ckpt={tmp_path / 'missing.ckpt'}"], "no such checkpoint file"),
+        ([f"ckpt={junk}"], str(junk)),
+        ([f"ckpt={note_ckpt}", "split=dev"], "split=dev: choose one of train, val, test"),
+    ]:
+        res = run("musicgen-eval", *args, "out=null", cwd=tmp_path)
+        assert res.returncode == 2
+        assert words in res.stderr and "Traceback" not in res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1
+    assert not Path(tmp_path / "metrics.json").exists()
