@@ -66,6 +66,7 @@ def test_a_music_checkpoint_gets_nats_per_token_and_per_tune(note_ckpt, tmp_path
     real = r["samples"]["real"]  # real tunes: read without loss, in key, and bars that fit
     assert real["valid_rate"] == 1.0 and real["in_key"] > 0.8 and real["bar_correct"] > 0.8
     assert "continuation" in res.stdout and "memorised" in res.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json", "metrics_plots"]
 
 
 def test_two_checkpoints_give_one_comparison_table(note_ckpt, char_ckpt, tmp_path):
