@@ -37,7 +37,20 @@ def checkpoint_callbacks(ckpt_dir: Path, every_n_train_steps: int, save_top_k: i
         dirpath=ckpt_dir, monitor="val/loss", mode="min", save_top_k=save_top_k,
         filename="best-step{step}-loss{val/loss:.4f}", auto_insert_metric_name=False,
     )  # fmt: skip
-    return [last, best]
+    return [last, best, FinalCheckpoint(ckpt_dir / "last.ckpt")]
+
+
+class FinalCheckpoint(pl.Callback):
+    """Writes ``last.ckpt`` when training stops (``max_steps``, ``max_time``, an early
+    stop), so the steps after the last periodic save are kept. Not on an interrupt: a run
+    stopped by Ctrl-C keeps its last periodic checkpoint."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.global_step > 0 and not trainer.interrupted:
+            trainer.save_checkpoint(self.path)
 
 
 class CorpusSummary(pl.Callback):

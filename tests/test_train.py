@@ -19,6 +19,7 @@ from hydra.utils import instantiate
 from wandb_log import run_log
 
 import musicgen.cli.train  # noqa: F401  (registers the config resolvers)
+from musicgen.checkpoint import load_checkpoint
 from musicgen.data import MusicDataModule
 from musicgen.data.sources import music21_corpus_dir
 from musicgen.lm import LanguageModel
@@ -294,3 +295,17 @@ def test_bf16_training_on_a_gpu(tmp_path):
     res = subprocess.run([str(TRAIN), *args], capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
     assert last_val_loss(run) < 10
+
+
+def test_a_wall_clock_budget_stops_the_run_and_keeps_its_last_step(tmp_path):
+    run = tmp_path / "run"
+    res = subprocess.run(
+        [str(TRAIN), *train_args(run, tmp_path / "cache", "logger=csv"), "trainer.max_steps=100000",
+         "trainer.max_time=00:00:00:10", "trainer.val_check_interval=100000",
+         "callbacks.checkpoint.every_n_train_steps=100000", "callbacks.samples.n_tunes=0"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    ck = load_checkpoint(run / "checkpoints" / "last.ckpt")  # no periodic save happened
+    assert 0 < ck.step < 100000
+    assert f"last checkpoint: {run / 'checkpoints' / 'last.ckpt'} (step {ck.step})" in res.stdout
