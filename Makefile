@@ -51,10 +51,10 @@ bench: install
 	$(PY) bench/train.py
 
 # The comparison report of docs/comparison/: the four music experiments, each trained for
-# the same budget (REPORT_MINUTES of one CPU core, two runs side by side on a 2-core
+# the same budget (REPORT_TIME, DD:HH:MM:SS, of one CPU core, two runs side by side on a 2-core
 # machine, batches of 8 windows for all four, W&B off), then scored by musicgen-eval on
 # their test splits. REPORT_TRAIN=0 re-scores the existing checkpoints.
-REPORT_MINUTES ?= 8
+REPORT_TIME    ?= 00:00:08:00
 REPORT_TRAIN   ?= 1
 REPORT_RUNS    := irish_lstm_lab irish_transformer folk_lstm folk_transformer
 report: install
@@ -63,10 +63,12 @@ report: install
 	  for pair in "irish_lstm_lab irish_transformer" "folk_lstm folk_transformer"; do \
 	    for e in $$pair; do rm -rf outputs/report/$$e; \
 	      OMP_NUM_THREADS=1 $(VENV)/bin/musicgen-train experiment=$$e logger=csv \
-	        data.batch_size=8 trainer.max_time=00:00:$(REPORT_MINUTES):00 \
+	        data.batch_size=8 trainer.max_time=$(REPORT_TIME) \
 	        trainer.enable_progress_bar=false hydra.run.dir=outputs/report/$$e \
 	        > outputs/report/$$e.log 2>&1 & \
 	    done; wait; \
+	    for e in $$pair; do test -f outputs/report/$$e/checkpoints/last.ckpt \
+	      || { tail -5 outputs/report/$$e.log; exit 1; }; done; \
 	  done; fi
 	OMP_NUM_THREADS=2 $(VENV)/bin/musicgen-eval \
 	    "ckpt=[$(subst $(eval) ,$(comma),$(foreach e,$(REPORT_RUNS),outputs/report/$(e)/checkpoints/last.ckpt))]" \

@@ -41,9 +41,15 @@ def read_tune(text: str) -> Score | None:
 
 
 def split_tunes(dm, split: str, n: int | None = None) -> list[tuple[Score, str | None]]:
-    """The first ``n`` tunes of a split: (score, ABC text or None for note tokens)."""
+    """``n`` tunes spread evenly over a split (all when None): (score, ABC text or None).
+
+    Evenly spread, not the first ``n``: a corpus is cached in file order, so the first
+    tunes of a split all come from its first collection.
+    """
     dm.setup()
-    docs = dm.splits[split][: n if n is not None else len(dm.splits[split])]
+    docs = list(dm.splits[split])
+    if n is not None and n < len(docs):
+        docs = [docs[i * len(docs) // n] for i in range(n)]
     out = []
     for i in docs:
         ids = dm.cache.document(int(i)).tolist()
@@ -151,7 +157,12 @@ def evaluate_samples(
     sets = {
         "new": new_pieces(ck.model, ck.tokenizer, n_samples, max_bars, sampling),
         "continuation": continuations(
-            ck.model, ck.tokenizer, reference[:n_samples], prompt_bars, max_bars, sampling
+            ck.model,
+            ck.tokenizer,
+            split_tunes(dm, split, n_samples),
+            prompt_bars,
+            max_bars,
+            sampling,
         ),
         "real": real,
     }

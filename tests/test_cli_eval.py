@@ -32,6 +32,8 @@ def test_a_music_checkpoint_gets_nats_per_token_and_per_tune(note_ckpt, tmp_path
     report = json.loads(out.read_text())
     (r,) = report["runs"]
     assert report["split"] == r["split"] == "test"
+    assert {k: report[k] for k in r} == r  # one checkpoint: its figures at the top level too
+    assert r["loss"] == r["nats_per_token"]
     # the figures are the sum over the test tunes, each scored from its first token
     ck = load_checkpoint(note_ckpt)
     from musicgen.cli.eval import data_module

@@ -51,7 +51,8 @@ def checkpoint_paths(ckpt) -> list[Path]:
 
 
 def evaluate_checkpoints(cfg: DictConfig) -> dict:
-    """The report: ``{"split": ..., "runs": [one record per checkpoint]}``."""
+    """The report: ``{"split": ..., "runs": [one record per checkpoint]}``; with a single
+    checkpoint, its record's fields are at the top level as well."""
     if cfg.split not in SPLITS:
         raise UserError(f"split={cfg.split}: choose one of {', '.join(SPLITS)}")
     runs, indexes = [], {}
@@ -59,7 +60,10 @@ def evaluate_checkpoints(cfg: DictConfig) -> dict:
         ck = load_checkpoint(path)
         print(f"evaluating {path} (step {ck.step}) on the {cfg.split} split")
         runs.append(evaluate_checkpoint(ck, cfg, indexes))
-    return {"split": cfg.split, "runs": runs}
+    report = {"split": cfg.split, "runs": runs}
+    if len(runs) == 1:  # one checkpoint: its figures at the top level too (jq .word_ppl)
+        report = runs[0] | report
+    return report
 
 
 def data_module(ck: LoadedCheckpoint, overrides: DictConfig | dict | None = None):
@@ -112,6 +116,7 @@ def _token_scores(nll: float, tokens: int) -> dict:
     return {
         "tokens": tokens,
         "nll": nll,
+        "loss": per,  # what training logs as val/loss
         "nats_per_token": per,
         "bits_per_token": per / math.log(2),
         "ppl": math.exp(per),
