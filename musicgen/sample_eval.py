@@ -47,9 +47,7 @@ def split_tunes(dm, split: str, n: int | None = None) -> list[tuple[Score, str |
     tunes of a split all come from its first collection.
     """
     dm.setup()
-    docs = list(dm.splits[split])
-    if n is not None and n < len(docs):
-        docs = [docs[i * len(docs) // n] for i in range(n)]
+    docs = spread(list(dm.splits[split]), n)
     out = []
     for i in docs:
         ids = dm.cache.document(int(i)).tolist()
@@ -61,6 +59,13 @@ def split_tunes(dm, split: str, n: int | None = None) -> list[tuple[Score, str |
         else:
             out.append((dm.tokenizer.decode(ids), None))
     return out
+
+
+def spread(items: list, n: int | None) -> list:
+    """``n`` items evenly spaced over ``items`` (all of them when None or not fewer)."""
+    if n is None or n >= len(items):
+        return items
+    return [items[i * len(items) // n] for i in range(n)]
 
 
 def tail(score: Score, start: Fraction) -> Score:
@@ -159,14 +164,14 @@ def evaluate_samples(
         "continuation": continuations(
             ck.model,
             ck.tokenizer,
-            split_tunes(dm, split, n_samples),
+            spread(reference, n_samples),  # decoded once, above
             prompt_bars,
             max_bars,
             sampling,
         ),
         "real": real,
     }
-    result = {}
+    result, ref_histograms = {}, histograms(ref_scores)
     for kind, samples in sets.items():
         scores = [s for s, _ in samples]
         bars = [b for _, b in samples] if abc else None
@@ -174,7 +179,7 @@ def evaluate_samples(
         if plots is not None and result[kind]["n_valid"]:
             path = plots / f"{ck.config.get('name', 'run')}_{kind}.png"
             generated = histograms([s for s in scores if s is not None])
-            plot_histograms(generated, histograms(ref_scores), path, title=f"{kind} vs {split}")
+            plot_histograms(generated, ref_histograms, path, title=f"{kind} vs {split}")
             result[kind]["plot"] = str(path)
     return result
 

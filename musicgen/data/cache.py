@@ -162,9 +162,26 @@ def _worker(job: tuple[str, dict, bool]) -> FileResult:
     return read_documents(path, _TOKENIZERS[key], expand_repeats)
 
 
+def token_dtype(vocab_size: int) -> np.dtype:
+    """The cache's id type: uint16 while the ids fit, else uint32."""
+    return np.dtype(np.uint16 if vocab_size <= np.iinfo(np.uint16).max + 1 else np.uint32)
+
+
+def manifest_head(name: str, key: str, dtype: np.dtype, tokenizer) -> dict:
+    """The fields every cache manifest (music or text) starts with."""
+    return {
+        "format": FORMAT_VERSION,
+        "name": name,
+        "key": key,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "dtype": np.dtype(dtype).name,
+        "tokenizer": tokenizer.to_dict(),
+    }
+
+
 def _write(folder: Path, results: Iterable[FileResult], tokenizer, name, key, reader) -> dict:
     """Stream every result's documents into ``folder``; returns the manifest (not yet written)."""
-    dtype = np.uint16 if tokenizer.vocab_size <= np.iinfo(np.uint16).max + 1 else np.uint32
+    dtype = token_dtype(tokenizer.vocab_size)
     seen: set[str] = set()
     docs, skipped, sources = [], [], []
     offsets = [0]
@@ -189,12 +206,7 @@ def _write(folder: Path, results: Iterable[FileResult], tokenizer, name, key, re
             sources.append({"path": r.path, "sha256": r.sha256, "documents": kept})
     np.save(folder / "offsets.npy", np.asarray(offsets, dtype=np.int64))
     return {
-        "format": FORMAT_VERSION,
-        "name": name,
-        "key": key,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "dtype": np.dtype(dtype).name,
-        "tokenizer": tokenizer.to_dict(),
+        **manifest_head(name, key, dtype, tokenizer),
         "reader": reader,
         "counts": {
             "files": n_files,

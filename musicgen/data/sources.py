@@ -8,7 +8,7 @@ from __future__ import annotations
 import glob
 import importlib.util
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 # The embedded default corpus: folk music that music21 ships in its own corpus, so the
@@ -71,17 +71,30 @@ def resolve_files(patterns: str | Sequence[str], kind: str | None = None) -> lis
     Raises:
         CorpusNotFoundError: when a pattern matches no file.
     """
+    found = expand_patterns(patterns, lambda p: _expand_one(p, kind), kind or "music")
+    return [found[k] for k in sorted(found)]
+
+
+def expand_patterns(
+    patterns: str | os.PathLike | Sequence[str], expand: Callable[[str], list[str]], what: str
+) -> dict[str, Path]:
+    """Each pattern (``~`` and environment variables expanded) through ``expand``; the
+    files found, by absolute path without repeats, in the order found.
+
+    Raises:
+        CorpusNotFoundError: when a pattern matches no file.
+    """
     if isinstance(patterns, str | os.PathLike):
         patterns = [patterns]
     found: dict[str, Path] = {}
     for pattern in patterns:
         pattern = os.path.expandvars(os.path.expanduser(str(pattern)))
-        matches = _expand_one(pattern, kind)
+        matches = expand(pattern)
         if not matches:
-            raise CorpusNotFoundError(f"no {kind or 'music'} files match {pattern!r}")
+            raise CorpusNotFoundError(f"no {what} files match {pattern!r}")
         for m in matches:
             found.setdefault(os.path.abspath(m), Path(m))
-    return [found[k] for k in sorted(found)]
+    return found
 
 
 def _expand_one(pattern: str, kind: str | None) -> list[str]:

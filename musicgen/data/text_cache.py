@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from musicgen.data.cache import TokenCache, build_once
+from musicgen.data.cache import TokenCache, build_once, manifest_head, token_dtype
 from musicgen.data.documents import file_sha256
 from musicgen.data.text_corpus import SPLITS, TextCorpus
 from musicgen.tokenizers import Tokenizer, config_hash, fit_tokenizer, load_tokenizer
@@ -114,7 +114,7 @@ def encode_stream(tokenizer: Tokenizer, text: str, dtype: np.dtype) -> np.ndarra
 def _write(folder: Path, corpus: TextCorpus, tokenizer: Tokenizer, name: str, key: str) -> dict:
     """Write tokens.bin and offsets.npy into ``folder``; returns the manifest (not yet written)."""
     vocab_size = tokenizer.vocab_size
-    dtype = np.dtype(np.uint16 if vocab_size <= np.iinfo(np.uint16).max + 1 else np.uint32)
+    dtype = token_dtype(vocab_size)
     offsets = [0]
     stats = {}
     with open(folder / "tokens.bin", "wb") as out:
@@ -133,12 +133,7 @@ def _write(folder: Path, corpus: TextCorpus, tokenizer: Tokenizer, name: str, ke
             }
     np.save(folder / "offsets.npy", np.asarray(offsets, dtype=np.int64))
     return {
-        "format": FORMAT_VERSION,
-        "name": name,
-        "key": key,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "dtype": dtype.name,
-        "tokenizer": tokenizer.to_dict(),
+        **manifest_head(name, key, dtype, tokenizer),
         "sources": [{"path": str(p), "sha256": file_sha256(p)} for p in corpus.sources],
         "counts": {"files": len(corpus.sources), "documents": len(SPLITS), "tokens": offsets[-1]},
         "token_counts": token_counts.tolist(),

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from musicgen.data.sources import CorpusNotFoundError
+from musicgen.data.sources import CorpusNotFoundError, expand_patterns
 from musicgen.tokenizers.word import split_lines
 
 SPLITS = ("train", "val", "test")
@@ -114,17 +114,10 @@ def text_files(patterns: str | Sequence[str]) -> list[Path]:
     Raises:
         CorpusNotFoundError: when a pattern matches no file.
     """
-    if isinstance(patterns, str | os.PathLike):
-        patterns = [patterns]
-    found: dict[str, Path] = {}
-    for pattern in patterns:
-        pattern = os.path.expandvars(os.path.expanduser(str(pattern)))
-        matches = sorted(m for m in glob.glob(pattern, recursive=True) if os.path.isfile(m))
-        if not matches:
-            raise CorpusNotFoundError(f"no text files match {pattern!r}")
-        for m in matches:
-            found.setdefault(os.path.abspath(m), Path(m))
-    return list(found.values())
+    def expand(pattern: str) -> list[str]:
+        return sorted(m for m in glob.glob(pattern, recursive=True) if os.path.isfile(m))
+
+    return list(expand_patterns(patterns, expand, "text").values())
 
 
 def read_text(path: Path) -> str:
