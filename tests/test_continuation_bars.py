@@ -9,12 +9,12 @@ from fractions import Fraction
 import pytest
 import torch
 
-from musicgen.continuation import continue_score
 from musicgen.data.sources import music21_corpus_dir
+from musicgen.generation.continuation import continue_score
+from musicgen.generation.prompt import cut_prompt, prompt_end
 from musicgen.models import TransformerLM
 from musicgen.music import read_abc, read_midi, write_midi
-from musicgen.prompt import cut_prompt, prompt_end
-from musicgen.render import bar_lines
+from musicgen.music.timeline import bar_lines
 from musicgen.tokenizers import NoteTokenizer
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from musicgen.generate import (
+from musicgen.generation.sampler import (
     StopAfterBars,
     StopAfterSeconds,
     expand_state,

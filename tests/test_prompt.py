@@ -8,14 +8,14 @@ from fractions import Fraction as F
 import pytest
 
 from musicgen.data.sources import music21_corpus_dir
-from musicgen.music import Note, Score, Tempo, TimeSignature, read_midi, write_midi
-from musicgen.prompt import (
+from musicgen.generation.prompt import (
     PromptError,
     fit_to_range,
     join_continuation,
     load_prompt,
     prompt_end,
 )
+from musicgen.music import Note, Score, Tempo, TimeSignature, read_midi, write_midi
 
 HILDEBRAND = music21_corpus_dir() / "essenFolksong" / "altdeu10.abc"
 

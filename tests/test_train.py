@@ -20,12 +20,12 @@ from omegaconf import OmegaConf
 from wandb_log import run_log
 
 import musicgen.cli.train  # noqa: F401  (registers the config resolvers)
-from musicgen.checkpoint import load_checkpoint
 from musicgen.data import MusicDataModule
 from musicgen.data.sources import music21_corpus_dir
-from musicgen.lm import LanguageModel
 from musicgen.models import RecurrentLM, TransformerLM
 from musicgen.tokenizers import NoteTokenizer
+from musicgen.training.checkpoint import load_checkpoint
+from musicgen.training.module import LanguageModel
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "musicgen" / "conf"
@@ -239,7 +239,7 @@ def test_a_run_killed_mid_way_resumes_to_the_same_result(tmp_path):
 DDP_SCRIPT = """
 import sys, torch, pytorch_lightning as pl
 from musicgen.data import MusicDataModule
-from musicgen.lm import LanguageModel
+from musicgen.training.module import LanguageModel
 from musicgen.models import TransformerLM
 from musicgen.tokenizers import NoteTokenizer
 book, cache, out = sys.argv[1:4]

@@ -8,17 +8,17 @@ import hydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from musicgen.checkpoint import load_checkpoint, newest_last_checkpoint
 from musicgen.cli.common import fail_cleanly
-from musicgen.continuation import continue_score
-from musicgen.generate import generate
+from musicgen.generation.continuation import continue_score
+from musicgen.generation.prompt import cut_prompt, load_prompt, prompt_end
+from musicgen.generation.sampler import generate
+from musicgen.generation.stopping import StopAfterBars
 from musicgen.music import Score, write_midi
 from musicgen.music.abc import read_abc_book
+from musicgen.music.abc.cut import cut_abc_text
 from musicgen.music.abc.source import load_abc_source
-from musicgen.prompt import cut_prompt, load_prompt, prompt_end
-from musicgen.render import piano_roll, render_wav
-from musicgen.sample_eval import cut_abc_text
-from musicgen.sampling.stopping import StopAfterBars
+from musicgen.music.render import piano_roll, render_wav
+from musicgen.training.checkpoint import load_checkpoint, newest_last_checkpoint
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="sample")

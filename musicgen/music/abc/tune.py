@@ -20,10 +20,10 @@ from musicgen.music.abc.source import AbcTuneText
 from musicgen.music.abc.voice import Voice, to_quarters
 from musicgen.music.errors import AbcParseError
 from musicgen.music.score import ChordSymbol, Note, Score, Tempo, TimeSignature
+from musicgen.music.timeline import DEFAULT_QPM
 
 _FIELD_LINE = re.compile(r"([A-Za-z+]):(.*)$")
 _PROPAGATE = re.compile(r"%%propagate-accidentals\s+(not|octave|pitch)\b")
-DEFAULT_QPM = 120.0
 
 
 @dataclass

@@ -6,11 +6,11 @@ from collections import Counter
 from dataclasses import replace
 from itertools import takewhile
 
-from musicgen.generate import generate
+from musicgen.generation.prompt import fit_to_range, join_continuation, prompt_end
+from musicgen.generation.sampler import generate
+from musicgen.generation.stopping import StopAfterBars, StopAfterSeconds
 from musicgen.music import Score
-from musicgen.prompt import fit_to_range, join_continuation, prompt_end
-from musicgen.render import bar_lines
-from musicgen.sampling.stopping import StopAfterBars, StopAfterSeconds
+from musicgen.music.timeline import bar_lines
 from musicgen.tokenizers.vocab import BAR
 
 
@@ -28,7 +28,7 @@ def continue_score(
         max_seconds: stop after this much new music instead.
         max_new_tokens: a hard limit on new tokens per sample.
         **sampling: ``n_samples``, ``temperature``, ``top_k``, ``top_p``,
-            ``repetition_penalty``, ``seed`` (see ``musicgen.generate.generate``).
+            ``repetition_penalty``, ``seed`` (see ``musicgen.generation.sampler.generate``).
 
     Returns:
         One score per sample — the prompt's notes unchanged, its tempo, meter, key and

@@ -15,8 +15,8 @@ import torch
 from hydra.utils import instantiate
 from torch import nn
 
-from musicgen.lm import CHECKPOINT_KEY
 from musicgen.tokenizers import Tokenizer, tokenizer_from_dict
+from musicgen.training.module import CHECKPOINT_KEY
 
 # Lightning saves the LanguageModel's parameters; the backbone sits at `self.model`
 PREFIX = "model."

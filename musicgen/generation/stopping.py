@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from musicgen.music.timeline import DEFAULT_QPM
 from musicgen.tokenizers.vocab import BAR, POSITION, TEMPO, TIMESIG
-
-DEFAULT_QPM = 120  # the MIDI default, what a score without a Tempo token plays at
 
 
 class StopCriterion(Protocol):
@@ -33,7 +32,7 @@ class StopAfterBars:
     finished first, then n more follow. When bar tokens *open* a bar (note tokens: `Bar`
     comes before the bar's events) and the prompt ends with one, that empty bar is the
     first new bar, so n - 1 more follow (this is how a continuation starts on the bar line
-    after its prompt, see ``musicgen.continuation``).
+    after its prompt, see ``musicgen.generation.continuation``).
 
     Args:
         bar_ids: The ids that mark a bar line (`Bar` for note tokens, `|` for ABC).
