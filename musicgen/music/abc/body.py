@@ -21,7 +21,7 @@ from musicgen.music.abc.repeats import CLOSE, END, ENDING, START, Marker
 from musicgen.music.abc.voice import Voice
 
 _QUARTERS_PER_WHOLE = 4
-_CLOSING_BARS = ("||", "|]", "[|", "[|]")
+_CLOSING_BARS = ("||", "|]", "[|")  # [|] is an invisible bar line, not a double bar
 
 
 _OPENERS = {"[": "chord (no closing ])", "{": "grace notes (no closing })", '"': "quoted text"}
