@@ -17,6 +17,7 @@ from musicgen.music.abc.fields import (
     parse_tempo,
     parse_unit,
 )
+from musicgen.music.abc.parts import PartLabel
 from musicgen.music.abc.repeats import CLOSE, END, ENDING, START, Marker
 from musicgen.music.abc.voice import Voice
 
@@ -40,8 +41,8 @@ class BodyReader:
     Args:
         key: the header's key. meter: the header's meter. unit: the header's ``L:``
         (None: derived from the meter). propagate: how accidentals carry through a bar,
-        ``"octave"`` (ABC 2.1: same letter and octave), ``"pitch"`` (any octave) or
-        ``"not"`` (``%%propagate-accidentals``, ABC 2.2).
+        ``"pitch"`` (the default: same letter, any octave), ``"octave"`` (same letter
+        and octave) or ``"not"`` (``%%propagate-accidentals``, ABC 2.1 §11.3).
     """
 
     def __init__(
@@ -68,7 +69,7 @@ class BodyReader:
 
     # --- fields -----------------------------------------------------------------------
     def field(self, letter: str, value: str) -> None:
-        """A field line or inline field in the body; lyrics, parts, notes are ignored."""
+        """A field line or inline field in the body; lyrics, notes and the like are ignored."""
         voice = self.voice
         if letter == "K":
             voice.set_key(parse_key(value))
@@ -86,6 +87,8 @@ class BodyReader:
             name = value.split("%", 1)[0].split()
             if name:
                 self.declare_voice(name[0])
+        elif letter == "P" and value.strip():
+            voice.parts.append(PartLabel(voice.time, len(voice.markers), value.strip()[0]))
 
     def declare_voice(self, name: str) -> None:
         """``V:`` switches to a voice; the first named voice takes the music before it."""

@@ -15,6 +15,7 @@ from musicgen.music.abc.fields import (
     parse_tempo,
     parse_unit,
 )
+from musicgen.music.abc.parts import part_order, part_spans
 from musicgen.music.abc.repeats import played_spans
 from musicgen.music.abc.source import AbcTuneText
 from musicgen.music.abc.voice import Voice, to_quarters
@@ -35,7 +36,8 @@ class _Header:
     unit: Fraction | None = None
     tempo: str | None = None
     voices: list[str] = field(default_factory=list)
-    propagate: str = "octave"
+    propagate: str = "pitch"  # ABC 2.1 §11.3's default; see the package docstring
+    parts: list[str] | None = None
 
     def read(self, letter: str, value: str) -> None:
         if letter == "T" and not self.title:
@@ -46,6 +48,8 @@ class _Header:
             self.unit = parse_unit(value)
         elif letter == "Q":
             self.tempo = value
+        elif letter == "P":
+            self.parts = part_order(value)
         elif letter == "V" and value.split():
             self.voices.append(value.split()[0])
 
@@ -141,7 +145,7 @@ def _score(reader: BodyReader, header: _Header, expand_repeats: bool) -> Score:
     notes, chords, meters, tempos = [], [], [], []
     q = to_quarters
     for index, voice in enumerate(reader.voices.values()):
-        spans = _spans(voice, expand_repeats)
+        spans = _spans(voice, expand_repeats, header.parts)
         # sorted on integer ticks first, so Score's own sort on Fractions finds it in order
         ticks = sorted(_remap(voice.notes, spans), key=lambda n: (n[1], n[0], n[2]))
         notes += [Note(p, q[s], q[d]) for p, s, d in ticks]
@@ -175,10 +179,14 @@ def _pickup(voice: Voice | None, meters: list[TimeSignature]) -> Fraction:
     return first if first < meters[0].bar_length else Fraction(0)
 
 
-def _spans(voice: Voice, expand: bool) -> list[tuple] | None:
-    if not expand or not voice.markers:
+def _spans(voice: Voice, expand: bool, order: list[str] | None) -> list[tuple] | None:
+    """The played order of a voice's written time, or None to keep the written order."""
+    by_parts = order is not None and voice.parts
+    if not expand or not (voice.markers or by_parts):
         return None
     end = max([voice.time] + [n[1] + n[2] for n in voice.notes])
+    if by_parts:
+        return part_spans(voice.markers, voice.parts, order, end)
     return played_spans(voice.markers, end)
 
 
