@@ -30,9 +30,7 @@ def test_a_section_after_a_used_repeat_plays_its_first_ending_then_repeats():
 
 def test_a_repeat_without_start_goes_back_to_the_latest_double_bar():
     # §4.8: "from the latest double bar line or end of repeated section"
-    assert played("C D E F :| G A B c |] d e f g :|") == (
-        "C D E F C D E F G A B c d e f g d e f g"
-    )
+    assert played("C D E F :| G A B c |] d e f g :|") == ("C D E F C D E F G A B c d e f g d e f g")
     assert played("C D :| E F || G A :|") == "C D C D E F G A G A"
 
 
