@@ -83,9 +83,7 @@ def test_midi_cut_to_bars_and_seconds_follows_the_tempo_map(tempo_midi):
 
 def test_abc_book_skips_unreadable_tunes(tmp_path):
     path = tmp_path / "book.abc"
-    path.write_text(
-        "X:1\nT:Bad\nM:4/4\nL:1/8\nGA abc d2|\n\n" + TIED_TUNE.replace("X:1", "X:2")
-    )
+    path.write_text("X:1\nT:Bad\nM:4/4\nL:1/8\nGA abc d2|\n\n" + TIED_TUNE.replace("X:1", "X:2"))
     assert load_prompt(path).title == "Cut"
 
 
