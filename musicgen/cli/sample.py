@@ -105,12 +105,15 @@ def sample_abc_text(ck, cfg: DictConfig, out: Path) -> list[str]:
         tune = text + tok.decode(new)
         stem = out / f"sample_{i:02d}"
         stem.with_suffix(".abc").write_text(tune + "\n", encoding="utf-8")
-        book = read_abc_book(tune)
-        if book.tunes and book.tunes[0].notes and not book.errors:
+        book = read_abc_book(tune)  # valid: every token reads, in the written order
+        if book.tunes and book.tunes[0].notes and not book.errors and not book.warnings:
             valid += 1
-            lines.append(_write_sample(book.tunes[0], stem, None, cfg.audio))
+            # heard as a player plays it: repeats, endings and parts expanded
+            played = read_abc_book(tune, expand_repeats=True).tunes[0]
+            lines.append(_write_sample(played, stem, None, cfg.audio))
         else:
-            reason = book.errors[0].message if book.errors else "no notes"
+            problems = book.errors + book.warnings
+            reason = problems[0].message if problems else "no notes"
             lines.append(f"{stem.name}: not a valid tune ({reason}) -> {stem.with_suffix('.abc')}")
     lines.append(f"valid ABC tunes: {valid} of {len(news)}")
     return lines

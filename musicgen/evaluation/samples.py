@@ -35,9 +35,10 @@ def is_abc_text(tokenizer) -> bool:
 
 
 def read_tune(text: str) -> Score | None:
-    """The first tune of an ABC text, or None when our reader rejects it or it has no notes."""
+    """The first tune of an ABC text, or None when our reader rejects it, drops any of it
+    (a warning), or it has no notes. Written order: the metrics compare what is written."""
     book = read_abc_book(text)
-    if book.errors or not book.tunes or not book.tunes[0].notes:
+    if book.errors or book.warnings or not book.tunes or not book.tunes[0].notes:
         return None
     return book.tunes[0]
 

@@ -100,7 +100,7 @@ def _read(path: Path) -> Score:
         except (MusicFormatError, OSError) as exc:
             message = getattr(exc, "message", str(exc))
             raise PromptError(f"{path}: not a readable MIDI file ({message})") from exc
-    book = read_abc_book(path)
+    book = read_abc_book(path, expand_repeats=True)  # a prompt is heard as it is played
     if not book.tunes:
         reason = book.errors[0].message if book.errors else "no X: line"
         raise PromptError(f"{path}: no readable ABC tune ({_one_line(reason)})")
