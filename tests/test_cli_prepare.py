@@ -28,8 +28,9 @@ def test_prepare_prints_statistics_then_reuses_the_cache(tmp_path):
     assert first.returncode == 0, first.stderr
     out = first.stdout
     assert "corpus 'abc_files': 1 files" in out
-    assert "tunes: 5 (exact duplicates removed: 1)" in out
-    assert "skipped: 1" in out and "tiny_book.abc [5]" in out and "built in" in out
+    assert "tunes: 6 (exact duplicates removed: 1)" in out  # tune 5 loses one bad token
+    assert "skipped: 0" in out and "kept without an unreadable token: 1 tune(s)" in out
+    assert "built in" in out
     second = run(*args, cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     assert "reused in" in second.stdout

@@ -35,19 +35,24 @@ def test_cache_holds_each_tune_once_and_records_what_was_skipped(book, tmp_path)
     tok = NoteTokenizer()
     cache = prepare_cache([book], tok, tmp_path / "cache", name="tiny", num_workers=1)
     m = cache.manifest
-    # 7 tunes: tune 4 repeats tune 1's notes, tune 5 has an impossible tuplet
-    assert m["counts"]["documents"] == 5
+    # 7 tunes: tune 4 repeats tune 1's notes, tune 5 has an impossible tuplet "(0", which
+    # is dropped (one bad token costs one token) and recorded
+    assert m["counts"]["documents"] == 6
     assert m["counts"]["duplicates_removed"] == 1
-    assert [s["tune"] for s in m["skipped"]] == ["5"]
-    assert "tuplet" in m["skipped"][0]["reason"].lower()
+    assert m["skipped"] == [] and [s["tune"] for s in m["repaired"]] == ["5"]
+    assert (
+        "tuplet" in m["repaired"][0]["reason"].lower() and "line 38" in m["repaired"][0]["reason"]
+    )
     titles = [d[2] for d in m["documents"]]
     assert titles == [
         "Test Jig One",
         "Test Reel Two",
         "Test Waltz Three",
+        "Broken Tune",
         "Test Hornpipe Six",
         "Test Air Seven",
     ]
+
     # the ids in the cache are exactly the tokenizer's encoding of each tune
     tunes = {t.title: t for t in read_abc(book)}
     for i, title in enumerate(titles):
@@ -56,6 +61,13 @@ def test_cache_holds_each_tune_once_and_records_what_was_skipped(book, tmp_path)
     assert m["counts"]["tokens"] == len(cache.tokens) == cache.offsets[-1]
     assert sum(m["token_counts"]) == m["counts"]["tokens"]
     assert m["sources"][0]["sha256"] and m["tokenizer"] == tok.to_dict()
+
+
+def test_a_character_level_cache_skips_a_tune_it_could_not_read_back(book, tmp_path):
+    cache = prepare_cache([book], CharTokenizer(), tmp_path / "cache", name="t", num_workers=1)
+    m = cache.manifest
+    assert [s["tune"] for s in m["skipped"]] == ["5"] and m["repaired"] == []
+    assert "unreadable token" in m["skipped"][0]["reason"]
 
 
 def test_same_inputs_reuse_the_cache_and_changes_rebuild_it(book, tmp_path):
@@ -147,7 +159,7 @@ def test_music_datamodule_serves_windows_from_a_real_book(book, tmp_path):
     dm.prepare_data(progress=False)
     dm.setup("fit")
     n = dm.cache.n_documents
-    assert sum(len(v) for v in dm.splits.values()) == n == 5
+    assert sum(len(v) for v in dm.splits.values()) == n == 6  # 7 tunes, one duplicate
     x, y = next(iter(dm.train_dataloader()))
     assert x.shape == y.shape == (min(4, len(dm.dataset("train"))), 16)
     follows = y[:, 1:] != IGNORE_INDEX  # where a next target exists, x[t + 1] is y[t]

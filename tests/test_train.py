@@ -82,7 +82,7 @@ def test_the_lab_recipe_is_the_lab_recipe(tmp_path):
     assert (cfg.model.embed_dim, cfg.model.hidden_dim, cfg.model.num_layers) == (256, 1024, 1)
     assert (cfg.data.seq_len, cfg.data.batch_size, cfg.trainer.max_steps) == (100, 8, 3000)
     assert cfg.module.optimizer._target_ == "torch.optim.Adam" and cfg.module.optimizer.lr == 5e-3
-    assert cfg.data.tokenizer._target_.endswith("CharTokenizer")
+    assert cfg.data.tokenizer.type == "char"
 
 
 @pytest.mark.parametrize("family", ["lstm", "transformer"])

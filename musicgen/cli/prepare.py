@@ -47,6 +47,11 @@ def format_statistics(cache, data, seconds: float, max_skipped: int = 10) -> str
         lines.append(f"  - {s['path']}{tune}: {s['reason']}")
     if c["skipped"] > max_skipped:
         lines.append(f"  ... {c['skipped'] - max_skipped} more in {cache.path / 'manifest.json'}")
+    if c.get("repaired"):  # caches built before READER_VERSION 2 have no such count
+        lines.append(
+            f"kept without an unreadable token: {c['repaired']:,} tune(s)"
+            f" (listed under 'repaired' in {cache.path / 'manifest.json'})"
+        )
     return "\n".join(lines)
 
 

@@ -32,6 +32,9 @@ from musicgen.data.documents import FileResult, file_sha256, read_documents
 from musicgen.tokenizers import tokenizer_from_dict
 
 FORMAT_VERSION = 1
+# What a file reads as: bumped when the readers change it (2: ABC accidentals in every
+# octave, tunes kept without an unreadable token), so no cache of the old reading is reused.
+READER_VERSION = 2
 
 
 @dataclass
@@ -102,7 +105,7 @@ def prepare_cache(
         num_workers: worker processes (default: the CPU count, at most 8).
         progress: show a progress bar over files.
     """
-    reader = {"expand_repeats": expand_repeats}
+    reader = {"expand_repeats": expand_repeats, "version": READER_VERSION}
     final = cache_folder(files, tokenizer, cache_dir, name, expand_repeats)
     key = final.name.rsplit("-", 1)[1]
 
@@ -183,7 +186,7 @@ def _write(folder: Path, results: Iterable[FileResult], tokenizer, name, key, re
     """Stream every result's documents into ``folder``; returns the manifest (not yet written)."""
     dtype = token_dtype(tokenizer.vocab_size)
     seen: set[str] = set()
-    docs, skipped, sources = [], [], []
+    docs, skipped, repaired, sources = [], [], [], []
     offsets = [0]
     counts = np.zeros(tokenizer.vocab_size, dtype=np.int64)
     duplicates = 0
@@ -192,6 +195,7 @@ def _write(folder: Path, results: Iterable[FileResult], tokenizer, name, key, re
         for src, r in enumerate(results):
             n_files += 1
             skipped.extend(r.skipped)
+            repaired.extend(r.repaired)
             kept = 0
             for d in r.documents:
                 if d.notes_hash in seen:  # exact duplicate notes: keep the first only
@@ -215,10 +219,12 @@ def _write(folder: Path, results: Iterable[FileResult], tokenizer, name, key, re
             "notes": int(sum(d[4] for d in docs)),
             "duplicates_removed": duplicates,
             "skipped": len(skipped),
+            "repaired": len(repaired),
         },
         "token_counts": counts.tolist(),
         "sources": sources,
         "skipped": skipped,
+        "repaired": repaired,
         "document_fields": ["source", "tune", "title", "notes_hash", "n_notes"],
         "documents": docs,
     }

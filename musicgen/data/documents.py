@@ -35,6 +35,8 @@ class FileResult:
     sha256: str
     documents: list[Document] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)
+    # tunes kept with an unreadable token dropped (note tokens), each with the reason
+    repaired: list[dict] = field(default_factory=list)
 
 
 def file_sha256(path: str | Path) -> str:
@@ -75,13 +77,27 @@ def read_documents(path: str, tokenizer, expand_repeats: bool = False) -> FileRe
 
 
 def _read_abc_documents(result: FileResult, path: str, tokenizer, expand_repeats: bool) -> None:
-    text_level = getattr(tokenizer, "input_kind", "score") == "text"
-    for text, tune in iter_abc_tunes(path, expand_repeats):
+    """A tune with an unreadable token is kept without it when the model sees notes (the
+    token is recorded in ``repaired``); a character-level corpus skips it instead, since
+    its documents are the ABC text itself and must read back without loss."""
+    text_level = tokenizer.kind == "abc"
+    dropped: list[MusicFormatError] = []
+    tunes = list(iter_abc_tunes(path, expand_repeats, warnings=dropped))  # one book
+    problems: dict[str, list[str]] = {}
+    for w in dropped:
+        problems.setdefault(w.tune, []).append(f"line {w.line}: {w.message}")
+    for text, tune in tunes:
+        where = {"path": str(path), "tune": text.number}
         if isinstance(tune, MusicFormatError):
-            reason = {"path": str(path), "tune": text.number, "reason": tune.message}
-            result.skipped.append(reason)
-        else:
-            _add(result, tune, text.number, tokenizer, text=text.text if text_level else None)
+            result.skipped.append(where | {"reason": tune.message})
+            continue
+        found = "; ".join(problems.get(text.label, ()))
+        if found and text_level:
+            result.skipped.append(where | {"reason": f"unreadable token: {found}"})
+            continue
+        if found:
+            result.repaired.append(where | {"reason": found})
+        _add(result, tune, text.number, tokenizer, text=text.text if text_level else None)
 
 
 def _add(result: FileResult, score: Score, tune: str, tokenizer, text: str | None) -> None:

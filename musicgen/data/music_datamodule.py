@@ -12,6 +12,7 @@ from musicgen.data.loaders import WindowLoaders
 from musicgen.data.sources import folk_files, resolve_files
 from musicgen.data.splits import split_documents
 from musicgen.data.windows import TokenWindows
+from musicgen.tokenizers import build_tokenizer
 
 
 class MusicDataModule(WindowLoaders, pl.LightningDataModule):
@@ -21,7 +22,8 @@ class MusicDataModule(WindowLoaders, pl.LightningDataModule):
     rank then opens the same cache in ``setup``.
 
     Args:
-        tokenizer: a ``NoteTokenizer`` or ``CharTokenizer`` (built by Hydra).
+        tokenizer: a ``NoteTokenizer`` or ``CharTokenizer``, or its spec
+            (``{"type": "note", **settings}``, as ``data/music.yaml`` writes it).
         name: the corpus name, used in the cache folder's name and in logs.
         files: a glob, folder, file or list of them; None means the embedded folk corpus
             (the Essen, O'Neill's 1850 and Ryan's Mammoth collections shipped in music21).
@@ -55,6 +57,7 @@ class MusicDataModule(WindowLoaders, pl.LightningDataModule):
         expand_repeats: bool = False,
     ) -> None:
         super().__init__()
+        tokenizer = build_tokenizer(tokenizer)
         if transpose and not hasattr(tokenizer, "transpose_ids"):
             raise ValueError(
                 f"transpose={transpose} needs note tokens;"

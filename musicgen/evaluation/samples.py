@@ -30,10 +30,6 @@ OTHER_SPLIT = {"test": "val", "val": "test", "train": "test"}
 Sample = tuple[Score | None, list | None]
 
 
-def is_abc_text(tokenizer) -> bool:
-    return getattr(tokenizer, "input_kind", "score") == "text"
-
-
 def read_tune(text: str) -> Score | None:
     """The first tune of an ABC text, or None when our reader rejects it, drops any of it
     (a warning), or it has no notes. Written order: the metrics compare what is written."""
@@ -54,7 +50,7 @@ def split_tunes(dm, split: str, n: int | None = None) -> list[tuple[Score, str |
     out = []
     for i in docs:
         ids = dm.cache.document(int(i)).tolist()
-        if is_abc_text(dm.tokenizer):
+        if dm.tokenizer.kind == "abc":
             text = dm.tokenizer.decode(ids)
             score = read_tune(text)
             if score is not None:  # the cache keeps only tunes our reader accepts
@@ -73,7 +69,7 @@ def spread(items: list, n: int | None) -> list:
 
 def new_pieces(model, tokenizer, n: int, max_bars: int, sampling: dict) -> list[Sample]:
     """``n`` pieces from nothing, ``max_bars`` bars each."""
-    if not is_abc_text(tokenizer):
+    if tokenizer.kind != "abc":
         scores, _ = continue_score(
             model, tokenizer, None, max_bars=max_bars, n_samples=n, **sampling
         )
@@ -131,7 +127,7 @@ def evaluate_samples(
     """
     reference = split_tunes(dm, split)
     ref_scores = [s for s, _ in reference]
-    abc = is_abc_text(ck.tokenizer)
+    abc = ck.tokenizer.kind == "abc"
     real = [
         (s, written_bars(t) if abc else None)
         for s, t in split_tunes(dm, OTHER_SPLIT[split], n_samples)

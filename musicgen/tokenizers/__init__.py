@@ -2,7 +2,9 @@
 
 from musicgen.tokenizers.base import (
     Tokenizer,
+    build_tokenizer,
     config_hash,
+    fit_tokenizer,
     load_tokenizer,
     register_tokenizer,
     tokenizer_from_dict,
@@ -11,7 +13,6 @@ from musicgen.tokenizers.bpe import BPETokenizer
 from musicgen.tokenizers.char import CharTokenizer
 from musicgen.tokenizers.grammar import GrammarError, GrammarState, NoteGrammar
 from musicgen.tokenizers.note import NoteTokenizer
-from musicgen.tokenizers.text import TEXT_TOKENIZERS, fit_tokenizer
 from musicgen.tokenizers.word import WordTokenizer
 
 __all__ = [
@@ -21,9 +22,9 @@ __all__ = [
     "GrammarState",
     "NoteGrammar",
     "NoteTokenizer",
-    "TEXT_TOKENIZERS",
     "Tokenizer",
     "WordTokenizer",
+    "build_tokenizer",
     "config_hash",
     "fit_tokenizer",
     "load_tokenizer",

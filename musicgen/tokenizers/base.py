@@ -8,8 +8,9 @@ checkpoints and keys the token cache, so it must serialise to JSON and back with
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -25,7 +26,14 @@ class Tokenizer(Protocol):
 
     ``encode`` takes the tokenizer's input (a :class:`~musicgen.music.Score`, a string)
     and ``decode`` gives it back, up to the tokenizer's documented loss.
+
+    ``kind`` says what a run with this tokenizer is, the one place the rest of the code
+    asks: ``"notes"`` (note tokens: samples are scores), ``"abc"`` (ABC text as characters:
+    samples are read back as scores) or ``"text"`` (words, pieces or characters of plain
+    text: samples are printed, perplexity is counted per word).
     """
+
+    kind: str
 
     @property
     def vocab(self) -> list[str]: ...
@@ -80,6 +88,57 @@ def tokenizer_from_dict(d: dict[str, Any]) -> Tokenizer:
         known = ", ".join(sorted(_REGISTRY))
         raise ValueError(f"unknown tokenizer type {type_name!r} (known: {known})")
     return _REGISTRY[type_name].from_dict(d)
+
+
+def build_tokenizer(spec: Mapping[str, Any] | Tokenizer) -> Tokenizer:
+    """The tokenizer a config names, ``{"type": "note", **constructor arguments}``.
+
+    A tokenizer object is returned as it is, so code and tests can pass one directly.
+
+    Raises:
+        ValueError: for an unknown type or an argument its constructor does not take.
+    """
+    if not isinstance(spec, Mapping):
+        return spec
+    cls, options = _lookup(spec, "tokenizer")
+    _check_options(cls.__init__, options, spec)
+    return cls(**options)
+
+
+def fit_tokenizer(spec: Mapping[str, Any], texts: Iterable[str]) -> Tokenizer:
+    """Fit the tokenizer that ``spec`` names on ``texts`` (the training text only).
+
+    Args:
+        spec: ``{"type": "word" | "bpe" | "char", **options}``; the options are the keyword
+            arguments of that class's ``fit`` (a Hydra ``DictConfig`` works too).
+        texts: the training texts.
+
+    Raises:
+        ValueError: when ``spec`` names no tokenizer that learns from text, or passes an
+            option its ``fit`` does not take.
+    """
+    cls, options = _lookup(spec, "text tokenizer", needs="fit")
+    _check_options(cls.fit, options, spec, skip={"texts"})
+    return cls.fit(texts, **options)
+
+
+def _lookup(spec: Mapping[str, Any], what: str, needs: str | None = None) -> tuple[type, dict]:
+    options = {str(k): v for k, v in spec.items()}
+    type_name = options.pop("type", None)
+    known = sorted(t for t, c in _REGISTRY.items() if needs is None or hasattr(c, needs))
+    if type_name not in known:
+        raise ValueError(f"{what} spec needs a type among {', '.join(known)}, got {type_name!r}")
+    return _REGISTRY[type_name], options
+
+
+def _check_options(fn: Callable, options: dict, spec: Mapping, skip: frozenset | set = frozenset()):
+    accepted = set(inspect.signature(fn).parameters) - {"self", "cls", *skip}
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        raise ValueError(
+            f"tokenizer spec {dict(spec)}: {spec.get('type')} tokenizers take no option"
+            f" {', '.join(unknown)} (they take {', '.join(sorted(accepted))})"
+        )
 
 
 def canonical_json(d: dict[str, Any]) -> str:

@@ -39,7 +39,7 @@ class BPETokenizer:
         ValueError: when ``hf`` has other tokens at ids 0-3.
     """
 
-    input_kind = "text"  # encodes a string
+    kind = "text"  # encodes a string; samples are printed
     pad_id, bos_id, eos_id, unk_id = 0, 1, 2, 3
 
     def __init__(self, hf: HFTokenizer) -> None:

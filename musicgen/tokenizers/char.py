@@ -1,4 +1,5 @@
-"""``CharTokenizer``: one id per character, the classic char-RNN setup for ABC text."""
+"""``CharTokenizer``: one id per character: the classic char-RNN setup for ABC text, and
+character-level text."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ SPECIALS = (PAD, BOS, EOS, UNK)
 # irish.abc uses 83 of these). A fixed default keeps the cache key independent of the
 # corpus; ``CharTokenizer.fit`` builds a corpus-specific one instead.
 ASCII_CHARS = "\n" + "".join(chr(c) for c in range(32, 127))
+CHAR_KINDS = ("abc", "text")
 
 
 @register_tokenizer("char")
@@ -35,25 +37,33 @@ class CharTokenizer:
             printable ASCII and newline.
         add_bos_eos: wrap every encoded text in ``<bos>`` ... ``<eos>``, so that documents
             in a flat token cache are delimited like note sequences are.
+        kind: what the characters are: ``"abc"`` (ABC tunes, the default: samples are read
+            back as music) or ``"text"`` (plain text: samples are printed).
     """
 
-    input_kind = "text"  # encodes a string (the note tokenizer encodes a Score)
-
-    def __init__(self, chars: Iterable[str] | None = None, add_bos_eos: bool = True) -> None:
+    def __init__(
+        self, chars: Iterable[str] | None = None, add_bos_eos: bool = True, kind: str = "abc"
+    ) -> None:
         chars = sorted(set(ASCII_CHARS if chars is None else chars))
         if any(len(c) != 1 for c in chars):
             raise ValueError("CharTokenizer characters must be single characters")
+        if kind not in CHAR_KINDS:
+            raise ValueError(f"CharTokenizer kind must be one of {CHAR_KINDS}, not {kind!r}")
         self._vocab = [*SPECIALS, *chars]
         self._ids = {c: i for i, c in enumerate(self._vocab) if i >= len(SPECIALS)}
         self.add_bos_eos = add_bos_eos
+        self.kind = kind
 
     @classmethod
-    def fit(cls, texts: Iterable[str], add_bos_eos: bool = True) -> CharTokenizer:
-        """A tokenizer whose vocabulary is every character seen in ``texts``."""
+    def fit(
+        cls, texts: Iterable[str], add_bos_eos: bool = True, kind: str = "text"
+    ) -> CharTokenizer:
+        """A tokenizer whose vocabulary is every character seen in ``texts`` (a text
+        corpus's training split, hence ``kind="text"`` by default)."""
         seen: set[str] = set()
         for text in texts:
             seen.update(text)
-        return cls(seen, add_bos_eos=add_bos_eos)
+        return cls(seen, add_bos_eos=add_bos_eos, kind=kind)
 
     @property
     def vocab(self) -> list[str]:
@@ -76,15 +86,14 @@ class CharTokenizer:
         return "".join(self._vocab[i] for i in map(int, ids) if first <= i < n)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "type": "char",
-            "chars": self._vocab[len(SPECIALS) :],
-            "add_bos_eos": self.add_bos_eos,
-        }
+        d = {"type": "char", "chars": self._vocab[len(SPECIALS) :], "add_bos_eos": self.add_bos_eos}
+        if self.kind != "abc":  # ABC, the default, is left out: older dicts (and caches) match
+            d["kind"] = self.kind
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CharTokenizer:
-        return cls(d["chars"], add_bos_eos=d.get("add_bos_eos", True))
+        return cls(d["chars"], add_bos_eos=d.get("add_bos_eos", True), kind=d.get("kind", "abc"))
 
     def save(self, path: str | Path) -> None:
         save_tokenizer(self, path)

@@ -70,6 +70,8 @@ class NoteTokenizer:
         self.grammar = NoteGrammar(self._vocab)
         self._tables: dict[int, np.ndarray] = {}
 
+    kind = "notes"  # encodes a Score; samples become MIDI
+
     # -- protocol -----------------------------------------------------------------------
     @property
     def vocab(self) -> list[str]:

@@ -57,7 +57,7 @@ class WordTokenizer:
         ValueError: for an unknown ``split`` or a word listed twice.
     """
 
-    input_kind = "text"  # encodes a string
+    kind = "text"  # encodes a string; samples are printed
 
     def __init__(
         self, words: Iterable[str], *, lower: bool = False, split: str = "whitespace"

@@ -108,7 +108,7 @@ class SampleLogger(pl.Callback):
         tokenizer = getattr(dm, "tokenizer", None)
         if trainer.sanity_checking or trainer.global_rank != 0 or self.n_tunes <= 0:
             return
-        if getattr(tokenizer, "input_kind", "score") != "score":
+        if tokenizer is None or tokenizer.kind != "notes":
             return
         out = Path(trainer.default_root_dir) / "samples" / f"step{trainer.global_step:07d}"
         out.mkdir(parents=True, exist_ok=True)

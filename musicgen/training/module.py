@@ -161,11 +161,10 @@ def _tokens_per_word(trainer, split: str) -> float | None:
     perplexity compares across word, BPE and character tokenizers (and stays right when
     ``limit_val_batches`` scores only part of the split).
     """
-    dm = getattr(trainer, "datamodule", None)
-    count = getattr(dm, "word_count", None)
-    if not callable(count):
+    dm = getattr(trainer, "datamodule", None)  # None when fit() was given bare loaders
+    if getattr(getattr(dm, "tokenizer", None), "kind", None) != "text":
         return None
-    words = count(split)
+    words = dm.word_count(split)
     return dm.dataset(split).n_tokens / words if words else None
 
 
