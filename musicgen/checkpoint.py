@@ -14,6 +14,7 @@ nothing else.
 from __future__ import annotations
 
 import pickle
+import pickletools
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,8 @@ TOKENIZER_TARGETS = _targets(
 )
 # what a stored config may hold besides nested configs; no tensors, no objects
 PLAIN = (str, int, float, bool, type(None))
+# pickle opcodes that import or call something
+CODE_OPCODES = {"GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "REDUCE", "NEWOBJ", "NEWOBJ_EX"}
 
 
 @dataclass
@@ -114,8 +117,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         CheckpointError: One line naming the file and the problem when the file is missing,
             is not a torch checkpoint, lacks the musicgen entry, or its weights do not fit
             the model its config describes.
-        UnsafeCheckpointError: When it holds pickled objects or its model config names a
-            class that is not one of musicgen's models (see `safe_instantiate`).
+        UnsafeCheckpointError: When it holds pickled objects, or its model or data config
+            names a class that is not one of musicgen's own (see `safe_instantiate`).
     """
     path = Path(path)
     ckpt = read_checkpoint(path, map_location)
@@ -123,6 +126,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     config = entry.get("config") or {}
     if entry.get("tokenizer") is None or not isinstance(config, dict) or "model" not in config:
         raise CheckpointError(f"{path}: the checkpoint holds no tokenizer or no model config")
+    if "data" in config:  # refused now, not only when a command rebuilds the corpus
+        check_config(config["data"], path, "data")
     try:
         tokenizer = tokenizer_from_dict(entry["tokenizer"])
         model = safe_instantiate(config["model"], path, "model")
@@ -252,24 +257,41 @@ def _read(path: Path, map_location: str | torch.device) -> Any:
             warnings.simplefilter("ignore")
             return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        if "weights only load failed" in str(err).lower():
-            raise UnsafeCheckpointError(
-                f"{path}: refused: it holds pickled objects beyond tensors and plain data,"
-                f" which could run code when loaded ({_refused_global(err)}); only"
-                " checkpoints written by musicgen-train load"
-            ) from None
-        raise CheckpointError(f"{path}: not a torch checkpoint ({_reason(err)})") from err
+        if "weights only load failed" not in str(err).lower():
+            raise CheckpointError(f"{path}: not a torch checkpoint ({_reason(err)})") from err
+        if not _looks_pickled(path, err):  # torch's advice to retry unsafely does not apply
+            raise CheckpointError(f"{path}: not a torch checkpoint ({_detail(err)})") from None
+        raise UnsafeCheckpointError(
+            f"{path}: refused: it holds pickled objects beyond tensors and plain data, which"
+            f" could run code when loaded ({_detail(err)}); only checkpoints written by"
+            " musicgen-train load"
+        ) from None
     # a corrupt or foreign file can fail anywhere in unpickling, with any exception type
     except Exception as err:
         raise CheckpointError(f"{path}: not a torch checkpoint ({_reason(err)})") from err
 
 
-def _refused_global(err: Exception) -> str:
+def _looks_pickled(path: Path, err: Exception) -> bool:
+    """Whether the refused file is a pickle naming globals (a torch zip always is), rather
+    than some text or noise the unpickler choked on."""
+    if "GLOBAL" in str(err):
+        return True
+    with path.open("rb") as f:
+        if f.read(2) == b"PK":
+            return True
+        f.seek(0)
+        try:  # the first pickle, read to its end without running it
+            return any(op.name in CODE_OPCODES for op, _, _ in pickletools.genops(f))
+        except ValueError:  # not a well-formed pickle
+            return False
+
+
+def _detail(err: Exception) -> str:
     """The line of torch's long message that says what was refused."""
     for line in str(err).splitlines():
         if "GLOBAL" in line or "Unsupported" in line:
             return line.strip().removeprefix("WeightsUnpickler error:").strip()
-    return "unsupported pickle content"
+    return "unreadable pickle"
 
 
 def _reason(err: Exception) -> str:
