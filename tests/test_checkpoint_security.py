@@ -150,6 +150,9 @@ def test_a_checkpoint_written_by_musicgen_train_holds_only_plain_data(note_ckpt,
     data = safe_instantiate(config["data"], note_ckpt, "data")
     assert data.tokenizer.to_dict() == load_checkpoint(note_ckpt).tokenizer.to_dict()
     assert isinstance(contents["optimizer_states"], list) and contents["callbacks"]
+    # the user's own overrides (musicgen-eval data.*=...) still apply
+    shorter = safe_instantiate(config["data"], note_ckpt, "data", overrides={"seq_len": 16})
+    assert shorter.seq_len == 16 and data.seq_len == config["data"]["seq_len"] != 16
 
 
 def shipped_sections() -> list[tuple[str, str, dict]]:
@@ -241,6 +244,16 @@ def test_resuming_from_a_hostile_checkpoint_is_refused(note_ckpt, tmp_path, pwne
     assert not (tmp_path / "run" / "checkpoints").exists()  # refused before training started
 
 
+def test_resuming_from_a_genuine_checkpoint_still_works(note_ckpt, tmp_path):
+    """Lightning reads it with weights_only=True too: what musicgen-train writes passes."""
+    path = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(note_ckpt.read_bytes())  # saved at step 6
+    res = run("musicgen-train", *train_args(tmp_path, path), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert torch.load(path, weights_only=True)["global_step"] == 8
+
+
 def test_resuming_from_a_text_file_is_one_line(tmp_path, pwned):
     path = tmp_path / "notes.txt"
     path.write_text("not a checkpoint\n")
@@ -278,6 +291,12 @@ def test_a_text_model_given_a_midi_prompt_names_the_file(text_ckpt, tmp_path):
         assert line.startswith("musicgen-sample: error: ") and str(prompt) in line
         assert "text model" in line
     assert not list((tmp_path / "out").glob("sample_*"))
+    prompt = tmp_path / "prompt.txt"  # a text file is still a prompt
+    prompt.write_text("the cat sat\n")
+    res = run("musicgen-sample", f"ckpt={text_ckpt}", f"prompt={prompt}", "n_samples=1",
+              "max_tokens=3", f"out_dir={tmp_path / 'out'}", cwd=tmp_path)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert (tmp_path / "out" / "sample_00.txt").read_text().startswith("the cat sat")
 
 
 def test_a_foreign_checkpoint_still_gets_the_old_errors(tmp_path):
