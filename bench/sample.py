@@ -29,7 +29,7 @@ import time
 import torch
 from torch import nn
 
-from musicgen.generate import generate
+from musicgen.generation.sampler import generate
 from musicgen.models import RecurrentLM, TransformerLM
 from musicgen.tokenizers import NoteTokenizer
 

@@ -22,9 +22,9 @@ import torch
 import torch.nn.functional as F
 
 from musicgen.data import MusicDataModule
-from musicgen.lm import LanguageModel, param_groups, warmup_cosine
 from musicgen.models import RecurrentLM, TransformerLM
 from musicgen.tokenizers import NoteTokenizer
+from musicgen.training.module import LanguageModel, param_groups, warmup_cosine
 
 OPT = partial(torch.optim.AdamW, lr=1e-3, betas=(0.9, 0.95))
 

@@ -29,9 +29,19 @@ def test_pitches_octaves_and_lengths():
     ]  # fmt: skip
 
 
-def test_accidentals_last_to_the_bar_line_at_the_same_octave():
-    assert pitches("^c c C c | c =F F _B B b | B") == [73, 73, 60, 73, 72, 65, 65, 70, 70, 83, 71]
+def test_accidentals_last_to_the_bar_line_in_every_octave():
+    # ABC 2.1 §11.3: %%propagate-accidentals defaults to "pitch" (any octave)
+    assert pitches("^c c C c | c =F F _B B b | B") == [73, 73, 61, 73, 72, 65, 65, 70, 70, 82, 71]
     assert pitches("^^c __B =c") == [74, 69, 72]
+
+
+@pytest.mark.parametrize(
+    ("directive", "expected"),
+    [("pitch", [68, 80, 68]), ("octave", [68, 79, 68]), ("not", [68, 79, 67])],
+)
+def test_propagate_accidentals_directive_selects_each_rule(directive, expected):
+    head = f"%%propagate-accidentals {directive}\n{HEAD}"
+    assert pitches("^G g G | G", head)[:3] == expected
 
 
 def test_rests_take_time_including_invisible_and_multi_bar_rests():

@@ -19,23 +19,58 @@ BAD_BOOK = ASSETS / "abc_one_bad_tune.abc"
 GOOD = "X:1\nT:Good\nM:4/4\nL:1/8\nK:G\nGABc d2B2|\n"
 
 
-def test_one_bad_tune_does_not_sink_the_book():
+def test_one_bad_token_costs_one_token_not_the_tune():
     book = read_abc_book(BAD_BOOK)
-    assert [s.title for s in book.tunes] == ["Good One", "Good Two"]
-    (error,) = book.errors
-    assert error.source == str(BAD_BOOK)
-    assert error.tune == "X:2 Bad Tuplet"
-    assert error.line == 13
-    assert "tuplet" in str(error) and "line 13" in str(error)
+    assert [s.title for s in book.tunes] == ["Good One", "Bad Tuplet", "Good Two"]
+    assert book.errors == []
+    (warning,) = book.warnings
+    assert (warning.source, warning.tune, warning.line) == (str(BAD_BOOK), "X:2 Bad Tuplet", 13)
+    assert "tuplet" in str(warning) and "column 4" in str(warning)
+    # (0 is dropped; the notes around it keep their places: G A a b c d2
+    assert [n.pitch for n in book.tunes[1].notes] == [67, 69, 81, 83, 72, 74]
     assert [t.number for t in book.texts] == ["1", "2", "3"]
 
 
-def test_read_abc_skips_with_a_warning_or_raises_when_strict(caplog):
+def test_a_tune_with_no_key_is_still_an_error_beside_the_others():
+    book = read_abc_book(GOOD + "\nX:2\nT:No Key\nGABc|\n")
+    assert [s.title for s in book.tunes] == ["Good"]
+    (error,) = book.errors
+    assert error.tune == "X:2 No Key" and "K:" in error.message
+
+
+def test_read_abc_warns_or_raises_when_strict(caplog):
     with caplog.at_level(logging.WARNING):
-        assert [s.title for s in read_abc(BAD_BOOK)] == ["Good One", "Good Two"]
-    assert "Bad Tuplet" in caplog.text
+        assert len(read_abc(BAD_BOOK)) == 3
+    assert "Bad Tuplet" in caplog.text and "line 13" in caplog.text
     with pytest.raises(AbcParseError, match="X:2 Bad Tuplet"):
         read_abc(BAD_BOOK, strict=True)
+
+
+@pytest.mark.parametrize(
+    ("body", "pitches", "words"),
+    [
+        ("C [E2G2 A B", [60, 64, 67, 69, 71], "chord"),  # a chord never closed
+        ("C [E2z2] A", [60, 64, 69], "rest in chord"),
+        ("C =3DE F", [60, 65], "=3DE"),  # e-mail debris: that word only
+        ("C } D", [60, 62], "cannot read"),
+    ],
+)
+def test_recovery_drops_the_bad_element_and_names_line_and_column(body, pitches, words):
+    book = read_abc_book(f"X:5\nT:Typo\nL:1/4\nK:C\n{body}\n")
+    assert [n.pitch for n in book.tunes[0].notes] == pitches
+    (warning,) = book.warnings
+    assert warning.tune == "X:5 Typo" and warning.line == 5
+    assert words in str(warning) and "column 3" in str(warning)
+    with pytest.raises(AbcParseError):
+        read_abc(f"X:5\nT:Typo\nL:1/4\nK:C\n{body}\n", strict=True)
+
+
+def test_a_key_with_an_unknown_mode_keeps_its_tonic():
+    book = read_abc_book("X:1\nT:t\nK:Bn\nf c\n")
+    assert [n.pitch for n in book.tunes[0].notes] == [78, 73]  # B major: F# and C#
+    assert "Bn" in str(book.warnings[0])
+    with pytest.raises(AbcParseError, match="unknown mode"):
+        read_abc("X:1\nT:t\nK:Bn\nf c\n", strict=True)
 
 
 @pytest.mark.parametrize(

@@ -12,10 +12,10 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from musicgen.checkpoint import CheckpointError, load_checkpoint
-from musicgen.lm import LanguageModel
 from musicgen.models import RecurrentLM, TransformerLM
 from musicgen.tokenizers import NoteTokenizer
+from musicgen.training.checkpoint import CheckpointError, load_checkpoint
+from musicgen.training.module import LanguageModel
 
 # the tiny fit below has no validation data on purpose
 pytestmark = pytest.mark.filterwarnings("ignore:You defined a `validation_step`")

@@ -19,7 +19,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 import musicgen.cli.train  # noqa: F401  (registers the config resolvers)
-from musicgen.checkpoint import (
+from musicgen.training.checkpoint import (
     CheckpointError,
     UnsafeCheckpointError,
     check_config,

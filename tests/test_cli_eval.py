@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run
 
-from musicgen.checkpoint import load_checkpoint
-from musicgen.evaluate import document_nll
+from musicgen.evaluation.likelihood import document_nll
+from musicgen.training.checkpoint import load_checkpoint
 
 
 def readme_fields(section: str) -> set[str]:

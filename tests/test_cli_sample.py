@@ -9,8 +9,8 @@ from fractions import Fraction
 import mido
 from conftest import ASSETS, run
 
+from musicgen.generation.prompt import load_prompt
 from musicgen.music import read_abc, read_midi, write_midi
-from musicgen.prompt import load_prompt
 
 
 def test_a_midi_prompt_is_continued_and_kept_unchanged(note_ckpt, tmp_path):

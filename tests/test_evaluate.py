@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from musicgen.evaluate import document_nll, stream_nll
+from musicgen.evaluation.likelihood import document_nll, stream_nll
 from musicgen.models import RecurrentLM, TransformerLM
 
 V = 40

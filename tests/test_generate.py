@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from musicgen.generate import (
+from musicgen.generation.sampler import (
     StopAfterBars,
     StopAfterSeconds,
     expand_state,
@@ -141,10 +141,18 @@ def test_eos_ends_a_row_and_is_kept(tok: NoteTokenizer) -> None:
 @pytest.mark.parametrize("n", [0, 1, 3])
 def test_stop_after_bars(tok: NoteTokenizer, n: int) -> None:
     stop = StopAfterBars.for_tokenizer(tok, n)
-    prompt = [tok.bos_id, tok.id_of("Bar")]  # prompt bars do not count
-    out = generate(favouring(tok, "Bar"), prompt, max_new_tokens=50, n_samples=2,
+    # a prompt that ends inside a bar: that bar is finished, then n new bars follow
+    note = [next(t for t in tok.vocab if t.startswith(kind)) for kind in ("Velocity", "Duration")]
+    inside = [tok.id_of(t) for t in ("<bos>", "Bar", "Position_0", "Pitch_60", *note)]
+    out = generate(favouring(tok, "Bar"), inside, max_new_tokens=50, n_samples=2,
                    grammar=tok.grammar, stop=stop)  # fmt: skip
     assert out == [[tok.id_of("Bar")] * n] * 2
+    # a prompt that ends by opening an empty bar (a continuation's prompt): that bar is the
+    # first of the n new ones
+    opened = [tok.bos_id, tok.id_of("Bar")]
+    out = generate(favouring(tok, "Bar"), opened, max_new_tokens=50, n_samples=2,
+                   grammar=tok.grammar, stop=stop)  # fmt: skip
+    assert out == [[tok.id_of("Bar")] * max(n - 1, 0)] * 2
     assert stop.bars == 0  # the criterion given is copied per row, never changed
 
 

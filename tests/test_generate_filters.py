@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from musicgen.sampling import draw, filter_logits, penalise_repeats, top_k_filter, top_p_filter
+from musicgen.generation import draw, filter_logits, penalise_repeats, top_k_filter, top_p_filter
 
 INF = float("-inf")
 

@@ -8,7 +8,7 @@ import mido
 import pytest
 import torch
 
-from musicgen.generate import generate
+from musicgen.generation.sampler import generate
 from musicgen.models import TransformerLM
 from musicgen.music import Score, write_midi
 from musicgen.tokenizers import NoteTokenizer

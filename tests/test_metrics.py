@@ -9,6 +9,7 @@ from itertools import islice
 import pytest
 from conftest import SHARED_DATA
 
+from musicgen.data.sources import music21_corpus_dir
 from musicgen.metrics import (
     HISTOGRAM_BINS,
     NgramIndex,
@@ -261,8 +262,15 @@ def test_plot_histograms_writes_a_png(tmp_path):
 # ---------------------------------------------------------------- real tunes
 
 
-def test_real_irish_tunes_are_in_key_and_in_time():
-    path = SHARED_DATA / "abc" / "irish.abc"
+IRISH_BOOKS = {
+    "irish.abc": SHARED_DATA / "abc" / "irish.abc",  # the lab's file, in the shared corpora
+    "oneills1850": music21_corpus_dir() / "oneills1850" / "0001-0050.abc",  # ships in music21
+}
+
+
+@pytest.mark.parametrize("book", sorted(IRISH_BOOKS))
+def test_real_irish_tunes_are_in_key_and_in_time(book):
+    path = IRISH_BOOKS[book]
     if not path.is_file():
         pytest.skip(f"{path} not found (the shared corpora live beside the checkout)")
     read = list(islice(iter_abc_tunes(path), 50))

@@ -8,14 +8,14 @@ from fractions import Fraction as F
 import pytest
 
 from musicgen.data.sources import music21_corpus_dir
-from musicgen.music import Note, Score, Tempo, TimeSignature, read_midi, write_midi
-from musicgen.prompt import (
+from musicgen.generation.prompt import (
     PromptError,
     fit_to_range,
     join_continuation,
     load_prompt,
     prompt_end,
 )
+from musicgen.music import Note, Score, Tempo, TimeSignature, read_midi, write_midi
 
 HILDEBRAND = music21_corpus_dir() / "essenFolksong" / "altdeu10.abc"
 
@@ -83,9 +83,7 @@ def test_midi_cut_to_bars_and_seconds_follows_the_tempo_map(tempo_midi):
 
 def test_abc_book_skips_unreadable_tunes(tmp_path):
     path = tmp_path / "book.abc"
-    path.write_text(
-        "X:1\nT:Bad\nM:4/4\nL:1/8\nK:G\nGA (0abc d2|\n\n" + TIED_TUNE.replace("X:1", "X:2")
-    )
+    path.write_text("X:1\nT:Bad\nM:4/4\nL:1/8\nGA abc d2|\n\n" + TIED_TUNE.replace("X:1", "X:2"))
     assert load_prompt(path).title == "Cut"
 
 
@@ -165,3 +163,9 @@ def test_join_with_pickup_starts_on_a_bar_line():
     prompt = load_prompt(HILDEBRAND, prompt_bars=1)
     joined = join_continuation(prompt, Score([Note(67, F(0), F(2))]))
     assert joined.pickup == 2 and joined.notes[-1].start == 10
+
+
+def test_an_abc_prompt_is_played_with_its_repeats(tmp_path):
+    path = tmp_path / "repeat.abc"
+    path.write_text("X:1\nT:R\nM:2/4\nL:1/4\nK:C\n|: C D :| E F |]\n")
+    assert [n.pitch for n in load_prompt(path).notes] == [60, 62, 60, 62, 64, 65]

@@ -10,17 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musicgen import render
-from musicgen.music import Note, Score, Tempo, TimeSignature
-from musicgen.render import (
-    RELEASE,
-    RenderError,
-    bar_lines,
-    piano_roll,
-    quarters_at,
-    render_wav,
-    seconds_at,
-)
+from musicgen.music import Note, Score, Tempo, TimeSignature, render
+from musicgen.music.render import RELEASE, RenderError, piano_roll, render_wav
+from musicgen.music.timeline import bar_lines, quarters_at, seconds_at
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA
 
+from musicgen.data.sources import music21_corpus_dir
 from musicgen.music import MusicFormatError, Score, read_abc, read_midi
 from musicgen.tokenizers import NoteTokenizer
 
@@ -81,11 +83,26 @@ def test_round_trip_over_every_shared_file(shared_data: Path, corpus: str):
         pytest.skip(f"the reader for {corpus} is not written yet")
 
 
-def test_a_real_folk_tune_looks_right(shared_data: Path):
-    try:
-        tune = read_abc(shared_data / "abc" / "irish.abc")[0]
-    except NotImplementedError:
-        pytest.skip("the ABC reader is not written yet")
+@pytest.mark.parametrize(("collection", "every"), [("essenFolksong", 20), ("oneills1850", 5),
+                                                   ("ryansMammoth", 5)])  # fmt: skip
+def test_round_trip_over_music21s_folk_books(collection: str, every: int):
+    """The embedded default corpus (music21's folk books), a sample of its files: it needs
+    no shared corpora, so a fresh clone checks the tokenizer on real tunes too."""
+    files = sorted((music21_corpus_dir() / collection).glob("*.abc"))[::every]
+    assert files, f"music21 ships no {collection} books"
+    check_corpus(abc_scores(files), minimum=100)
+
+
+@pytest.mark.parametrize("book", ["irish.abc", "oneills1850"])
+def test_a_real_folk_tune_looks_right(book: str):
+    """The first tune of the lab's irish.abc (shared corpora) or of O'Neill's 1850 (music21)."""
+    if book == "irish.abc":
+        path = SHARED_DATA / "abc" / "irish.abc"
+        if not path.is_file():
+            pytest.skip(f"{path} not found (the shared corpora live beside the checkout)")
+    else:
+        path = music21_corpus_dir() / "oneills1850" / "0001-0050.abc"
+    tune = read_abc(path)[0]
     tokens = [TOK.token(i) for i in TOK.encode(tune)]
     assert tokens[0] == "<bos>" and tokens[1].startswith("TimeSig_")
     assert tokens[2].startswith("Key_") and "Bar" in tokens and tokens[-1] == "<eos>"

@@ -16,15 +16,16 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
+from omegaconf import OmegaConf
 from wandb_log import run_log
 
 import musicgen.cli.train  # noqa: F401  (registers the config resolvers)
-from musicgen.checkpoint import load_checkpoint
 from musicgen.data import MusicDataModule
 from musicgen.data.sources import music21_corpus_dir
-from musicgen.lm import LanguageModel
 from musicgen.models import RecurrentLM, TransformerLM
 from musicgen.tokenizers import NoteTokenizer
+from musicgen.training.checkpoint import load_checkpoint
+from musicgen.training.module import LanguageModel
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "musicgen" / "conf"
@@ -40,9 +41,33 @@ def compose_train(*overrides: str):
     return cfg
 
 
+def tiny_corpus(experiment: str, tmp_path: Path) -> list[str]:
+    """Overrides that point an experiment's corpus at tiny data of the same kind, made here.
+
+    Composing and instantiating must not need the shared corpora (a fresh clone has none):
+    text experiments get a three-file WikiText-style folder, ABC-file experiments a real
+    book; the folk corpus ships inside music21 and is used as it is.
+    """
+    data = compose_train(f"experiment={experiment}").data
+    if data._target_.endswith("TextDataModule"):
+        root = tmp_path / "text"
+        root.mkdir()
+        line = "the cat sat on a mat and the dog ran to the park with a red ball"
+        words = line.split(" ")
+        for name in ("train.txt", "valid.txt", "test.txt"):
+            lines = [" ".join(words[i % 7 : i % 7 + 6]) for i in range(40)]
+            (root / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return [f"data.root={root}"]
+    if "MUSICGEN_SHARED_DATA" in str(OmegaConf.to_container(data, resolve=False).get("files")):
+        return [f"data.files={ROOT / 'tests' / 'assets' / 'tiny_book.abc'}"]
+    return []
+
+
 @pytest.mark.parametrize("experiment", sorted(p.stem for p in (CONF / "experiment").glob("*.yaml")))
 def test_every_experiment_composes_and_instantiates(experiment, tmp_path):
-    cfg = compose_train(f"experiment={experiment}", f"data.cache_dir={tmp_path}")
+    cfg = compose_train(
+        f"experiment={experiment}", f"data.cache_dir={tmp_path}", *tiny_corpus(experiment, tmp_path)
+    )
     assert cfg.name == experiment
     data = instantiate(cfg.data, _convert_="all")
     model = instantiate(cfg.model, vocab_size=data.vocab_size)
@@ -214,7 +239,7 @@ def test_a_run_killed_mid_way_resumes_to_the_same_result(tmp_path):
 DDP_SCRIPT = """
 import sys, torch, pytorch_lightning as pl
 from musicgen.data import MusicDataModule
-from musicgen.lm import LanguageModel
+from musicgen.training.module import LanguageModel
 from musicgen.models import TransformerLM
 from musicgen.tokenizers import NoteTokenizer
 book, cache, out = sys.argv[1:4]

@@ -3,13 +3,13 @@
 Each checkpoint is scored on the split of its own corpus, rebuilt from the data config it
 carries (the token cache the training run made is found again by its key):
 
-- text checkpoints: the whole split as one stream (``musicgen.evaluate.stream_nll``), in
+- text checkpoints: the whole split as one stream (``evaluation.likelihood.stream_nll``), in
   nats per token and per word, and word-level perplexity, which compares across word, BPE
   and character tokenizers;
 - music checkpoints: every tune scored from its first token (``document_nll``), in nats
   per token and per tune; then samples (new pieces and continuations of the split's tunes)
   scored with the musical metrics against the split's tunes, next to the other held-out
-  split's real tunes (``musicgen.sample_eval``), with histogram plots.
+  split's real tunes (``musicgen.evaluation.samples``), with histogram plots.
 """
 
 from __future__ import annotations
@@ -22,16 +22,16 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, ListConfig
 
-from musicgen.checkpoint import (
+from musicgen.cli.common import UserError, fail_cleanly
+from musicgen.evaluation.likelihood import document_nll, stream_nll
+from musicgen.evaluation.samples import evaluate_samples, training_index
+from musicgen.models import num_parameters
+from musicgen.training.checkpoint import (
     LoadedCheckpoint,
     load_checkpoint,
     newest_last_checkpoint,
     safe_instantiate,
 )
-from musicgen.cli.common import UserError, fail_cleanly
-from musicgen.evaluate import document_nll, stream_nll
-from musicgen.models import num_parameters
-from musicgen.sample_eval import evaluate_samples, training_index
 
 SPLITS = ("train", "val", "test")
 

@@ -7,17 +7,17 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from musicgen.checkpoint import load_checkpoint, newest_last_checkpoint, safe_instantiate
 from musicgen.cli.common import UserError, fail_cleanly
-from musicgen.continuation import continue_score
-from musicgen.generate import generate
+from musicgen.generation.continuation import continue_score
+from musicgen.generation.prompt import cut_prompt, load_prompt, prompt_end
+from musicgen.generation.sampler import generate
+from musicgen.generation.stopping import StopAfterBars
 from musicgen.music import Score, write_midi
 from musicgen.music.abc import read_abc_book
+from musicgen.music.abc.cut import cut_abc_text
 from musicgen.music.abc.source import load_abc_source
-from musicgen.prompt import cut_prompt, load_prompt, prompt_end
-from musicgen.render import piano_roll, render_wav
-from musicgen.sample_eval import cut_abc_text
-from musicgen.sampling.stopping import StopAfterBars
+from musicgen.music.render import piano_roll, render_wav
+from musicgen.training.checkpoint import load_checkpoint, newest_last_checkpoint, safe_instantiate
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="sample")
@@ -104,12 +104,15 @@ def sample_abc_text(ck, cfg: DictConfig, out: Path) -> list[str]:
         tune = text + tok.decode(new)
         stem = out / f"sample_{i:02d}"
         stem.with_suffix(".abc").write_text(tune + "\n", encoding="utf-8")
-        book = read_abc_book(tune)
-        if book.tunes and book.tunes[0].notes and not book.errors:
+        book = read_abc_book(tune)  # valid: every token reads, in the written order
+        if book.tunes and book.tunes[0].notes and not book.errors and not book.warnings:
             valid += 1
-            lines.append(_write_sample(book.tunes[0], stem, None, cfg.audio))
+            # heard as a player plays it: repeats, endings and parts expanded
+            played = read_abc_book(tune, expand_repeats=True).tunes[0]
+            lines.append(_write_sample(played, stem, None, cfg.audio))
         else:
-            reason = book.errors[0].message if book.errors else "no notes"
+            problems = book.errors + book.warnings
+            reason = problems[0].message if problems else "no notes"
             lines.append(f"{stem.name}: not a valid tune ({reason}) -> {stem.with_suffix('.abc')}")
     lines.append(f"valid ABC tunes: {valid} of {len(news)}")
     return lines

@@ -10,15 +10,15 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from musicgen.callbacks import (
+from musicgen.cli.common import UserError, fail_cleanly
+from musicgen.training.callbacks import (
     CorpusSummary,
     SampleLogger,
     checkpoint_callbacks,
     unigram_entropy,
 )
-from musicgen.checkpoint import newest_last_checkpoint, read_checkpoint
-from musicgen.cli.common import UserError, fail_cleanly
-from musicgen.tracking import build_loggers, finish_wandb, wandb_sync_hint
+from musicgen.training.checkpoint import newest_last_checkpoint, read_checkpoint
+from musicgen.training.loggers import build_loggers, finish_wandb, wandb_sync_hint
 
 # ${name} is the experiment's name; runs without an experiment are called "train".
 OmegaConf.register_new_resolver(

@@ -3,7 +3,7 @@
 One judge (:func:`bar_correctness`) and two ways to find the bars:
 
 * :func:`grid_bars` for any :class:`Score` (note-token output, MIDI): the meter's bar grid
-  (from ``score.pickup``, as :func:`musicgen.render.bar_lines` lays it), and the content
+  (from ``score.pickup``, as :func:`musicgen.music.render.bar_lines` lays it), and the content
   of a bar is how much of it the melodic line fills. A Score has no rests, so a bar one
   eighth short (note tokens ``Bar``, seven eighths, ``Bar``) shows as an eighth of the bar
   that no note fills, and an over-full bar as notes of the line that overlap.
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from musicgen.music.score import Note, Score
-from musicgen.render import bar_lines
+from musicgen.music.timeline import bar_lines
 
 
 @dataclass(frozen=True, slots=True)

@@ -180,3 +180,11 @@ class Score:
 
 def _note_order(n: Note) -> tuple:
     return (n.start, n.pitch, n.duration, n.program, n.is_drum, n.velocity)
+
+
+_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def pitch_name(pitch: int) -> str:
+    """Scientific pitch name, middle C (60) being ``C4``."""
+    return f"{_NAMES[pitch % 12]}{pitch // 12 - 1}"

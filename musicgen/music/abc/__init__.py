@@ -9,12 +9,19 @@ fields, and several voices.
 Conventions:
 
 * **Time** is in quarter notes, exact :class:`fractions.Fraction`.
-* **Accidentals** last to the end of the bar and apply to the same letter at the same
-  octave (ABC 2.1 4.2); ``%%propagate-accidentals not|octave|pitch`` (ABC 2.2) changes it.
+* **Accidentals** last to the end of the bar and apply to the same letter in every
+  octave: ``^G`` makes a later ``g`` of the bar G sharp too. ABC 2.1 §4.2 says only that
+  an accidental holds for the rest of the bar; §11.3 names the choices of
+  ``%%propagate-accidentals not|octave|pitch`` and makes ``pitch`` (all octaves) the
+  default, which abc2midi plays. The directive (in the file header, the tune header or
+  the body) still selects ``octave`` or ``not``.
 * **Ties** join notes into one :class:`~musicgen.music.Note`, across bar lines too.
 * **Repeats** are kept in the written order by default (every note once; first and
-  second endings both, as written). ``expand_repeats=True`` plays ``|: :|``, ``::`` and
-  endings ``[1 [2`` in the played order.
+  second endings both, as written). ``expand_repeats=True`` plays the tune as a player
+  does (ABC 2.1 §4.8, §4.9, §3.1.9): ``|: :|``, ``::``, endings ``[1 [2 [1,3``, a ``:|``
+  with no ``|:`` going back to the latest ``||``/``|]``/used ``:|`` or the start, and a
+  header ``P:AABA`` playing the body's labelled parts in that order
+  (``repeats.py``, ``parts.py``).
 * **Voices** (``V:``) are each read from time 0 and merged into one Score, so all voices'
   notes sound together; the first voice's meter changes are the Score's.
 * **Tempo** is 120 quarter notes per minute when there is no ``Q:``, recorded as a

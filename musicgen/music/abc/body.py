@@ -5,6 +5,7 @@ Errors raise :class:`FieldError` with a message only; ``tune.py`` adds file, tun
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 from musicgen.music.abc import tokens as tk
@@ -17,21 +18,39 @@ from musicgen.music.abc.fields import (
     parse_tempo,
     parse_unit,
 )
+from musicgen.music.abc.parts import PartLabel
 from musicgen.music.abc.repeats import CLOSE, END, ENDING, START, Marker
 from musicgen.music.abc.voice import Voice
 
 _QUARTERS_PER_WHOLE = 4
-_CLOSING_BARS = ("||", "|]", "[|", "[|]")
+_CLOSING_BARS = ("||", "|]", "[|")  # [|] is an invisible bar line, not a double bar
 
 
+_RESUME = re.compile(r"[\s|]")
+_REST_IN_CHORD = re.compile(r"[zx][\d/]*")
 _OPENERS = {"[": "chord (no closing ])", "{": "grace notes (no closing })", '"': "quoted text"}
 
 
 def _unreadable(line: str, pos: int) -> str:
-    """The message for music the scanner cannot read at ``pos``."""
+    """The message for music the scanner cannot read at ``pos`` (spaces skipped)."""
+    pos = _token_start(line, pos)
     what = _OPENERS.get(line[pos], "")
     lead = f"cannot read {what} " if what else "cannot read "
     return f"{lead}{line[pos : pos + 12]!r} (column {pos + 1})"
+
+
+def _token_start(line: str, pos: int) -> int:
+    """Where the token at ``pos`` starts, after the spaces the scanner eats first."""
+    while pos < len(line) - 1 and line[pos] in " \t`":
+        pos += 1
+    return pos
+
+
+def _skip_bad(line: str, pos: int) -> int:
+    """Where reading resumes after unreadable text at ``pos``: the next space or bar line
+    (one stray word or an e-mail artefact such as ``=3D`` costs that word only)."""
+    ahead = _RESUME.search(line, pos + 1)
+    return ahead.start() if ahead is not None else len(line)
 
 
 class BodyReader:
@@ -40,8 +59,8 @@ class BodyReader:
     Args:
         key: the header's key. meter: the header's meter. unit: the header's ``L:``
         (None: derived from the meter). propagate: how accidentals carry through a bar,
-        ``"octave"`` (ABC 2.1: same letter and octave), ``"pitch"`` (any octave) or
-        ``"not"`` (``%%propagate-accidentals``, ABC 2.2).
+        ``"pitch"`` (the default: same letter, any octave), ``"octave"`` (same letter
+        and octave) or ``"not"`` (``%%propagate-accidentals``, ABC 2.1 §11.3).
     """
 
     def __init__(
@@ -52,6 +71,9 @@ class BodyReader:
         self.unit = (unit or default_unit(meter)) * _QUARTERS_PER_WHOLE
         self.voices: dict[str, Voice] = {}
         self.voice = self._voice("")
+        self.recover = False  # drop what cannot be read instead of raising
+        self.problems: list[tuple[int, str]] = []  # (column, message) dropped on this line
+        self._pos = 0
         self._handlers = {
             "rest": self._rest, "mrest": self._multi_rest,
             "bar": self._bar, "ending": self._ending, "field": self._inline_field,
@@ -68,7 +90,7 @@ class BodyReader:
 
     # --- fields -----------------------------------------------------------------------
     def field(self, letter: str, value: str) -> None:
-        """A field line or inline field in the body; lyrics, parts, notes are ignored."""
+        """A field line or inline field in the body; lyrics, notes and the like are ignored."""
         voice = self.voice
         if letter == "K":
             voice.set_key(parse_key(value))
@@ -86,6 +108,8 @@ class BodyReader:
             name = value.split("%", 1)[0].split()
             if name:
                 self.declare_voice(name[0])
+        elif letter == "P" and value.strip():
+            voice.parts.append(PartLabel(voice.time, len(voice.markers), value.strip()[0]))
 
     def declare_voice(self, name: str) -> None:
         """``V:`` switches to a voice; the first named voice takes the music before it."""
@@ -97,11 +121,35 @@ class BodyReader:
     def music_line(self, line: str) -> None:
         """Read one music line (comments already stripped).
 
+        With ``recover`` set, a token that cannot be read is dropped and noted in
+        ``problems`` as ``(column, message)``, and the rest of the line is read.
+
         Raises:
-            FieldError: at the first thing that is not ABC music.
+            FieldError: at the first thing that is not ABC music, unless ``recover``.
         """
-        match, handlers, pos, size = tk.TOKEN.match, self._handlers, 0, len(line)
+        pos = 0
+        while True:
+            try:
+                self._scan(line, pos)
+                return
+            except FieldError as exc:
+                if not self.recover:
+                    raise
+                pos = _token_start(line, self._pos)
+                self.problems.append((pos + 1, str(exc)))
+                m = tk.TOKEN.match(line, pos)
+                if m is not None and m.end() > pos:
+                    pos = m.end()  # a token that reads but makes no sense: drop it
+                elif line[pos] in _OPENERS:
+                    pos += 1  # an unclosed [ { or ": drop the opener, keep what follows
+                else:
+                    pos = _skip_bad(line, pos)
+
+    def _scan(self, line: str, pos: int) -> None:
+        """Read tokens from ``pos``; ``self._pos`` is where the current token starts."""
+        match, handlers, size = tk.TOKEN.match, self._handlers, len(line)
         while pos < size:
+            self._pos = pos
             m = match(line, pos)
             if m is None:
                 raise FieldError(_unreadable(line, pos))
@@ -149,8 +197,9 @@ class BodyReader:
         voice = self.voice
         voice.rest(voice.bar_length() * int(m.group("bars") or 1))
 
-    def _chord(self, m) -> None:
-        body, pitches, lengths, pos = m.group("cbody"), [], [], 0
+    def _chord(self, m, body: str | None = None) -> None:
+        body = m.group("cbody") if body is None else body
+        pitches, lengths, pos = [], [], 0
         for note in tk.CHORD_NOTE.finditer(body):
             if body[pos : note.start()].strip(" \t"):
                 break
@@ -160,7 +209,11 @@ class BodyReader:
             lengths.append(tk.length(note.group("len")))
             pos = note.end()
         if tk.CHORD_REST.fullmatch(body, pos) is None:
-            raise FieldError(f"cannot read chord [{body}]")
+            if not self.recover or not _REST_IN_CHORD.search(body):
+                raise FieldError(f"cannot read chord [{body}]")
+            # [C2z2]: abc2midi plays the notes; the rest is dropped, with a note of it
+            self.problems.append((m.start("chord") + 1, f"rest in chord [{body}] dropped"))
+            return self._chord(m, _REST_IN_CHORD.sub("", body))
         if not pitches:
             return
         if m.group("ctie"):

@@ -1,10 +1,16 @@
-"""Expanding repeats and endings into the played order.
+"""Expanding repeats, endings and parts into the played order.
 
 The body reader keeps every note once, at its written time, and records the repeat
 structure as markers at written times. Expansion turns the markers into the list of
 written-time spans in the order they are played; every note whose onset falls in a span
 is copied there. So repeats never touch the note reader, and the written order is the
 default at no cost.
+
+Where a ``:|`` goes back to (ABC 2.1 §4.8): the latest ``|:``, else the latest ``||`` or
+``|]`` or used ``:|`` (the end of a repeated section), else the start of the tune (or of
+the part). A ``||`` inside a section opened by ``|:`` is only a bar line there, as
+abc2midi plays it. On pass ``n`` of a section only the endings that name ``n`` play; an
+ending block lasts until ``||``, ``|]`` or the next ``|:``.
 """
 
 from __future__ import annotations
@@ -32,24 +38,33 @@ class Marker:
 def _passes(markers: list[Marker], begin: int) -> int:
     """How many times the section starting at marker ``begin`` is played: 2, or more
     when an ending such as ``[3`` names a later pass."""
-    most = 2
+    most, endings = 2, False
     for marker in markers[begin:]:
-        if marker.kind == START:
+        if marker.kind == START or marker.kind == CLOSE and endings:
             break
+        if marker.kind == END and not endings:
+            break  # a plain repeat: the endings after it belong to the next section
         if marker.kind == ENDING and marker.numbers:
-            most = max(most, max(marker.numbers))
+            endings, most = True, max(most, max(marker.numbers))
     return most
 
 
 class _Player:
-    """The play head walking the markers; ``spans`` collects what it plays."""
+    """The play head walking the markers; ``spans`` collects what it plays.
 
-    def __init__(self) -> None:
+    ``block`` is the pass number the current ending block compares its endings with
+    (None outside one), and ``block_section`` the section that block belongs to: a
+    skipped ending followed by a ``:|`` resumes after it, and a later matching ending
+    returns to that section.
+    """
+
+    def __init__(self, begin: Fraction) -> None:
         self.spans: list[tuple[Fraction, Fraction]] = []
-        self.jumps: dict[int, int] = {}
-        self.playing, self.seg_start = True, Fraction(0)
-        self.sec_time, self.sec_index, self.pass_no = Fraction(0), 0, 1
-        self.in_ending = False
+        self.playing, self.seg_start = True, begin
+        self.section = (begin, 0, 1)  # (time, marker index after it, pass number)
+        self.explicit = False  # the section was opened by |:
+        self.block: int | None = None
+        self.block_section = self.section
 
     def resume(self, time: Fraction) -> None:
         if not self.playing:
@@ -60,43 +75,53 @@ class _Player:
             self.spans.append((self.seg_start, time))
             self.playing = False
 
+    def new_section(self, time: Fraction, index: int, explicit: bool) -> None:
+        self.section, self.explicit = (time, index, 1), explicit
+
     def step(self, markers: list[Marker], i: int) -> int:
         """Act on marker ``i``; return the index of the next marker to visit."""
         m = markers[i]
         if m.kind == START:
             self.resume(m.time)
-            self.sec_time, self.sec_index, self.pass_no = m.time, i + 1, 1
-            self.in_ending = False
+            self.new_section(m.time, i + 1, True)
+            self.block = None
         elif m.kind == ENDING:
-            self.in_ending = True
-            if self.pass_no in m.numbers:
+            if self.block is None:
+                self.block, self.block_section = self.section[2], self.section
+            if self.block in m.numbers:
                 self.resume(m.time)
+                self.section = self.block_section
             else:
                 self.pause(m.time)
         elif m.kind == CLOSE:
+            if self.block is not None or not self.explicit:
+                self.resume(m.time)
+                self.new_section(m.time, i + 1, False)
+                self.block = None
+        elif not self.playing:  # a :| closing a skipped ending: play on after it
             self.resume(m.time)
-            if self.in_ending:  # the last ending is over: a new section starts
-                self.pass_no, self.in_ending = 1, False
-        elif self.playing and self.jumps.get(i, 0) + 1 < _passes(markers, self.sec_index):
-            self.jumps[i] = self.jumps.get(i, 0) + 1
-            self.pause(m.time)
-            self.resume(self.sec_time)
-            self.pass_no, self.in_ending = self.jumps[i] + 1, False
-            return self.sec_index
-        else:  # a :| already repeated: go on; the next section starts here
-            self.resume(m.time)
-            self.sec_time, self.sec_index = m.time, i + 1
+            self.new_section(m.time, i + 1, False)
+        else:
+            time, index, pass_no = self.section
+            if pass_no < _passes(markers, index):
+                self.pause(m.time)
+                self.resume(time)
+                self.section, self.block = (time, index, pass_no + 1), None
+                return index
+            self.new_section(m.time, i + 1, False)  # repeated enough: go on
         return i + 1
 
 
-def played_spans(markers: list[Marker], end: Fraction) -> list[tuple[Fraction, Fraction]]:
-    """Written-time spans ``(start, stop)`` in played order, for a voice ending at ``end``.
+def played_spans(
+    markers: list[Marker], end: Fraction, begin: Fraction = Fraction(0)
+) -> list[tuple[Fraction, Fraction]]:
+    """Written-time spans ``(start, stop)`` in played order, for music from ``begin`` to
+    ``end`` whose repeat signs are ``markers`` (those between ``begin`` and ``end``).
 
-    Each ``:|`` jumps back to the last ``|:`` (or the last used ``:|``, or the start)
-    until its section has been played enough times; on pass ``n`` only the endings that
-    name ``n`` are played.
+    Each ``:|`` jumps back to where its section starts (see the module docstring) until
+    the section has been played enough times: twice, or as often as its endings name.
     """
-    player = _Player()
+    player = _Player(begin)
     i, steps = 0, 0
     while i < len(markers) and steps < _MAX_STEPS:
         i, steps = player.step(markers, i), steps + 1

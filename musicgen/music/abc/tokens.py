@@ -20,7 +20,7 @@ TOKEN = re.compile(
     (?P<note>NOTE)
   | (?P<rest>[zx](?P<rlen>LEN))
   | (?P<mrest>Z(?P<bars>\d*))
-  | (?P<bar>(?::*(?:\[\|\]?|\|[\]|]?)\]?:*|::+)(?P<bnum>\d+(?:[,-]\d+)*)?)
+  | (?P<bar>(?::*(?:\[\|\]?|\|[\]|]?)\]?(?::+(?![|\]]))?|::+)(?P<bnum>\d+(?:[,-]\d+)*)?)
   | (?P<ending>\[(?P<enums>\d+(?:[,-]\d+)*))
   | (?P<field>\[(?P<fkey>[A-Za-z]):(?P<fval>[^\]\n]*)\])
   | (?P<chord>\[(?P<cbody>[^\]\[\n|]*)\](?P<clen>LEN)(?P<ctie>-?))
@@ -31,7 +31,7 @@ TOKEN = re.compile(
   | (?P<lonetie>-)
   | (?P<overlay>&)
   | (?P<skip>(?:![^!\n]*!|\+[^+\n]*\+|\((?!\d)|[=^_]+\d*(?=[\s|\\]|$)
-      |[).~HIJKLMNOPQRSTUVWYhijklmnopqrstuvwy\\!*;$#@?':])+)
+      |[).~HIJKLMNOPQRSTUVWYhijklmnopqrstuvwy\\!*;$#@?']|:(?![|:]))+)
   | (?P<end>\s*$)
 )""".replace("NOTE", _NOTE).replace("LEN", _LEN),
     re.VERBOSE,

@@ -9,21 +9,24 @@ from fractions import Fraction
 from musicgen.music.abc.body import BodyReader
 from musicgen.music.abc.fields import (
     FieldError,
+    KeySpec,
     default_unit,
     parse_key,
     parse_meter,
     parse_tempo,
     parse_unit,
 )
+from musicgen.music.abc.parts import part_order, part_spans
 from musicgen.music.abc.repeats import played_spans
 from musicgen.music.abc.source import AbcTuneText
 from musicgen.music.abc.voice import Voice, to_quarters
 from musicgen.music.errors import AbcParseError
 from musicgen.music.score import ChordSymbol, Note, Score, Tempo, TimeSignature
+from musicgen.music.timeline import DEFAULT_QPM
 
 _FIELD_LINE = re.compile(r"([A-Za-z+]):(.*)$")
+_TONIC = re.compile(r"\s*([A-G][#b]?)")
 _PROPAGATE = re.compile(r"%%propagate-accidentals\s+(not|octave|pitch)\b")
-DEFAULT_QPM = 120.0
 
 
 @dataclass
@@ -35,7 +38,8 @@ class _Header:
     unit: Fraction | None = None
     tempo: str | None = None
     voices: list[str] = field(default_factory=list)
-    propagate: str = "octave"
+    propagate: str = "pitch"  # ABC 2.1 §11.3's default; see the package docstring
+    parts: list[str] | None = None
 
     def read(self, letter: str, value: str) -> None:
         if letter == "T" and not self.title:
@@ -46,6 +50,8 @@ class _Header:
             self.unit = parse_unit(value)
         elif letter == "Q":
             self.tempo = value
+        elif letter == "P":
+            self.parts = part_order(value)
         elif letter == "V" and value.split():
             self.voices.append(value.split()[0])
 
@@ -71,36 +77,70 @@ def file_defaults(header_text: str) -> _Header:
 
 
 def read_tune(
-    tune: AbcTuneText, source: str, defaults: _Header | None = None, expand_repeats: bool = False
+    tune: AbcTuneText,
+    source: str,
+    defaults: _Header | None = None,
+    expand_repeats: bool = False,
+    warnings: list[AbcParseError] | None = None,
 ) -> Score:
     """Read one tune.
 
+    Args:
+        warnings: where to record what was dropped to read on (a token, a field, the
+            mode of a key), one :class:`AbcParseError` each, naming the line and column.
+            None reads strictly: the first problem raises.
+
     Raises:
-        AbcParseError: naming ``source``, the tune and the line of the first problem.
+        AbcParseError: naming ``source``, the tune and the line of the first problem
+            (with ``warnings``, only for a tune that has no music to read: no ``K:``).
     """
     lines = tune.text.split("\n")
     header = _Header(**{**vars(defaults or _Header()), "voices": []})
-    number = last = 0
+    here = [0]  # the line being read, for the error
+
+    def warn(message: str, column: int | None = None) -> None:
+        where = f" (column {column})" if column is not None else ""
+        text = message if "(column" in message else message + where
+        warnings.append(AbcParseError(text, source, tune.label, tune.line + here[0]))
+
     try:
-        reader = None
-        for number, line in enumerate(lines):
-            if reader is None:
-                reader = _header_line(header, line)
-            elif not _body_line(reader, header, line):
-                break
-            last = number if line.strip() else last
-        number = last
-        if reader is None:
-            raise FieldError("tune has no K: field")
-        for voice in reader.voices.values():
-            if voice.tuplet_left and voice.tuplet_left == voice.tuplet_size:
-                raise FieldError("tuplet with no notes after it")
+        reader = _read_lines(lines, header, here, None if warnings is None else warn)
     except FieldError as exc:
-        raise AbcParseError(str(exc), source, tune.label, tune.line + number) from None
+        raise AbcParseError(str(exc), source, tune.label, tune.line + here[0]) from None
     return _score(reader, header, expand_repeats)
 
 
-def _header_line(header: _Header, line: str) -> BodyReader | None:
+def _read_lines(lines: list[str], header: _Header, here: list[int], warn) -> BodyReader:
+    """Read the header and body lines; ``here[0]`` follows the line being read."""
+    reader, last = None, 0
+    for number, line in enumerate(lines):
+        here[0] = number
+        try:
+            if reader is None:
+                reader = _header_line(header, line, warn)
+            elif not _body_line(reader, header, line):
+                break
+        except FieldError as exc:
+            if warn is None or reader is None and not _FIELD_LINE.match(line):
+                raise
+            warn(f"{exc}; field dropped")  # a bad field costs that field
+        if reader is not None and reader.problems:
+            for column, message in reader.problems:
+                warn(message, column)
+            reader.problems.clear()
+        last = number if line.strip() else last
+    here[0] = last
+    if reader is None:
+        raise FieldError("tune has no K: field")
+    for voice in reader.voices.values():
+        if voice.tuplet_left and voice.tuplet_left == voice.tuplet_size:
+            if warn is None:
+                raise FieldError("tuplet with no notes after it")
+            warn("tuplet with no notes after it; dropped")
+    return reader
+
+
+def _header_line(header: _Header, line: str, warn=None) -> BodyReader | None:
     """Read a header line; return the body reader once ``K:`` ends the header."""
     if line.startswith("%"):
         header.directive(line)
@@ -113,10 +153,24 @@ def _header_line(header: _Header, line: str) -> BodyReader | None:
     if m.group(1) != "K":
         header.read(m.group(1), m.group(2))
         return None
-    reader = BodyReader(parse_key(m.group(2)), header.meter, header.unit, header.propagate)
+    reader = BodyReader(_key(m.group(2), warn), header.meter, header.unit, header.propagate)
+    reader.recover = warn is not None
     if header.voices:
         reader.declare_voice(header.voices[0])
     return reader
+
+
+def _key(value: str, warn) -> KeySpec:
+    """The header's key; when recovering, a key whose mode is not ABC (``K:Bn``) keeps
+    its tonic and is read as major."""
+    try:
+        return parse_key(value)
+    except FieldError as exc:
+        tonic = _TONIC.match(value)
+        if warn is None or tonic is None:
+            raise
+        warn(f"{exc}; read as {tonic.group(1)} major")
+        return parse_key(tonic.group(1))
 
 
 def _body_line(reader: BodyReader, header: _Header, line: str) -> bool:
@@ -141,7 +195,7 @@ def _score(reader: BodyReader, header: _Header, expand_repeats: bool) -> Score:
     notes, chords, meters, tempos = [], [], [], []
     q = to_quarters
     for index, voice in enumerate(reader.voices.values()):
-        spans = _spans(voice, expand_repeats)
+        spans = _spans(voice, expand_repeats, header.parts)
         # sorted on integer ticks first, so Score's own sort on Fractions finds it in order
         ticks = sorted(_remap(voice.notes, spans), key=lambda n: (n[1], n[0], n[2]))
         notes += [Note(p, q[s], q[d]) for p, s, d in ticks]
@@ -175,10 +229,14 @@ def _pickup(voice: Voice | None, meters: list[TimeSignature]) -> Fraction:
     return first if first < meters[0].bar_length else Fraction(0)
 
 
-def _spans(voice: Voice, expand: bool) -> list[tuple] | None:
-    if not expand or not voice.markers:
+def _spans(voice: Voice, expand: bool, order: list[str] | None) -> list[tuple] | None:
+    """The played order of a voice's written time, or None to keep the written order."""
+    by_parts = order is not None and voice.parts
+    if not expand or not (voice.markers or by_parts):
         return None
     end = max([voice.time] + [n[1] + n[2] for n in voice.notes])
+    if by_parts:
+        return part_spans(voice.markers, voice.parts, order, end)
     return played_spans(voice.markers, end)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from musicgen.music.abc.fields import KeySpec
+from musicgen.music.abc.parts import PartLabel
 from musicgen.music.abc.repeats import Marker
 
 ZERO = 0
@@ -68,6 +69,7 @@ class Voice:
     meters: list[tuple[int, tuple[int, int]]] = field(default_factory=list)
     tempos: list[tuple[int, float]] = field(default_factory=list)
     markers: list[Marker] = field(default_factory=list)
+    parts: list[PartLabel] = field(default_factory=list)
     bar_alters: dict = field(default_factory=dict)
     ties: dict[int, list] = field(default_factory=dict)
     last: tuple | None = None

@@ -19,9 +19,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from musicgen.generation.filters import draw, filter_logits
+from musicgen.generation.stopping import StopAfterBars, StopAfterSeconds, StopCriterion
 from musicgen.models import KVCache
-from musicgen.sampling.filters import draw, filter_logits
-from musicgen.sampling.stopping import StopAfterBars, StopAfterSeconds, StopCriterion
 from musicgen.tokenizers import GrammarError, GrammarState, NoteGrammar
 
 __all__ = [

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from musicgen.music import MusicFormatError, Score, read_midi
 from musicgen.music.abc import read_abc_book
-from musicgen.render import bar_line_at_or_after, bar_lines, pitch_name, quarters_at
+from musicgen.music.edit import truncate
+from musicgen.music.score import pitch_name
+from musicgen.music.timeline import bar_line_after, bar_line_at_or_after, quarters_at
 
 MIDI_SUFFIXES = (".mid", ".midi")
 ABC_SUFFIXES = (".abc", ".abc.gz")
@@ -98,7 +100,7 @@ def _read(path: Path) -> Score:
         except (MusicFormatError, OSError) as exc:
             message = getattr(exc, "message", str(exc))
             raise PromptError(f"{path}: not a readable MIDI file ({message})") from exc
-    book = read_abc_book(path)
+    book = read_abc_book(path, expand_repeats=True)  # a prompt is heard as it is played
     if not book.tunes:
         reason = book.errors[0].message if book.errors else "no X: line"
         raise PromptError(f"{path}: no readable ABC tune ({_one_line(reason)})")
@@ -107,28 +109,6 @@ def _read(path: Path) -> Score:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
-
-
-def bar_line_after(score: Score, bars: int) -> Fraction:
-    """The bar line that ends the ``bars``-th full bar (the pickup is bar 0)."""
-    for count, line in enumerate(bar_lines(score)):
-        if count == bars:
-            return line
-    raise AssertionError("bar_lines is endless")
-
-
-def truncate(score: Score, end: Fraction) -> Score:
-    """``score`` up to ``end``: notes starting before it, cut to end there."""
-    notes = [
-        replace(n, duration=min(n.duration, end - n.start)) for n in score.notes if n.start < end
-    ]
-    return replace(
-        score,
-        notes=notes,
-        time_signatures=[ts for ts in score.time_signatures if ts.start < end],
-        tempos=[t for t in score.tempos if t.start < end],
-        chord_symbols=[c for c in score.chord_symbols if c.start < end],
-    )
 
 
 def fit_to_range(score: Score, low: int, high: int) -> tuple[Score, list[str]]:

@@ -2,7 +2,7 @@
 
 The backbone is any ``nn.Module`` with ``forward(ids, state=None) -> (logits, state)``.
 The tokenizer and the resolved run config travel inside every checkpoint, so a checkpoint
-alone is enough to sample or evaluate (see ``musicgen.checkpoint``).
+alone is enough to sample or evaluate (see ``musicgen.training.checkpoint``).
 """
 
 from __future__ import annotations

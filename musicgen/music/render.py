@@ -5,8 +5,7 @@ Audio goes through FluidSynth with a General MIDI SoundFont when both are instal
 additive synthesizer, so listening never needs a system package. The piano roll is drawn
 with matplotlib's object API on an Agg canvas: no pyplot, no global backend switch.
 
-This module also holds the score's clock: :func:`seconds_at`, :func:`quarters_at` and
-:func:`bar_lines`, shared with :mod:`musicgen.prompt`.
+Times come from the score's clock, :mod:`musicgen.music.timeline`.
 """
 
 from __future__ import annotations
@@ -17,18 +16,18 @@ import shutil
 import subprocess
 import tempfile
 import wave
-from collections.abc import Iterator
 from fractions import Fraction
 from itertools import takewhile
 from pathlib import Path
 
 import numpy as np
 
-from musicgen.music import Score, write_midi
+from musicgen.music.midi_write import write_midi
+from musicgen.music.score import Score, pitch_name
+from musicgen.music.timeline import bar_line_at_or_after, bar_lines, seconds_at
 
 log = logging.getLogger(__name__)
 
-DEFAULT_QPM = 120.0  # MIDI's default tempo, and the Score's for an empty tempo map
 SOUNDFONTS = (
     "/usr/share/sounds/sf2/FluidR3_GM.sf2",  # Debian/Ubuntu fluid-soundfont-gm
     "/usr/share/soundfonts/FluidR3_GM.sf2",  # Arch, Fedora
@@ -37,68 +36,10 @@ SOUNDFONTS = (
 ATTACK, DECAY, SUSTAIN, RELEASE = 0.01, 0.1, 0.6, 0.15  # seconds, except SUSTAIN (a level)
 HARMONICS = (1.0, 0.5, 0.25, 0.12)  # amplitude of partials 1..4: a soft organ-like timbre
 PROMPT_COLOUR = "#d62728"  # the prompt-end line; no velocity colour comes near this red
-_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
 class RenderError(RuntimeError):
     """An explicitly requested SoundFont is missing."""
-
-
-def _tempo_segments(score: Score) -> list[tuple[Fraction, float]]:
-    """``(start, qpm)`` pairs from time 0 on; 120 qpm until the first tempo change."""
-    segments = [(Fraction(0), DEFAULT_QPM)]
-    for tempo in score.tempos:
-        if tempo.start <= 0:
-            segments[0] = (Fraction(0), float(tempo.qpm))
-        else:
-            segments.append((tempo.start, float(tempo.qpm)))
-    return segments
-
-
-def seconds_at(score: Score, quarter_time: Fraction | float) -> float:
-    """Seconds from the start of the piece to ``quarter_time``, through the tempo map."""
-    seconds, segments = 0.0, _tempo_segments(score)
-    for i, (start, qpm) in enumerate(segments):
-        end = segments[i + 1][0] if i + 1 < len(segments) else None
-        if end is None or quarter_time <= end:
-            return seconds + float(quarter_time - start) * 60.0 / qpm
-        seconds += float(end - start) * 60.0 / qpm
-    return seconds  # unreachable: the last segment is open-ended
-
-
-def quarters_at(score: Score, seconds: float, grid: int = 480) -> Fraction:
-    """Quarter-note time at ``seconds``, rounded to ``1/grid`` of a quarter (a MIDI tick)."""
-    segments = _tempo_segments(score)
-    for i, (start, qpm) in enumerate(segments):
-        end = segments[i + 1][0] if i + 1 < len(segments) else None
-        if end is None or seconds <= seconds_at(score, end):
-            quarters = float(start) + (seconds - seconds_at(score, start)) * qpm / 60.0
-            return Fraction(round(quarters * grid), grid)
-    raise AssertionError("the last tempo segment is open-ended")
-
-
-def bar_lines(score: Score) -> Iterator[Fraction]:
-    """Bar lines from the first full bar on, without end.
-
-    The first is ``score.pickup`` (0 without an upbeat); each next one is a bar of the
-    meter in force later, and a meter change in mid-bar starts a new bar.
-    """
-    time = score.pickup
-    while True:
-        yield time
-        following = time + score.time_signature_at(time).bar_length
-        changes = [ts.start for ts in score.time_signatures if time < ts.start < following]
-        time = min(changes, default=following)
-
-
-def bar_line_at_or_after(score: Score, time: Fraction) -> Fraction:
-    """The first bar line at or after ``time`` (``time`` itself inside a pickup bar → pickup)."""
-    return next(line for line in bar_lines(score) if line >= time)
-
-
-def pitch_name(pitch: int) -> str:
-    """Scientific pitch name, middle C (60) being ``C4``."""
-    return f"{_NAMES[pitch % 12]}{pitch // 12 - 1}"
 
 
 # ---------------------------------------------------------------- audio

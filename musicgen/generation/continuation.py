@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
+from itertools import takewhile
 
-from musicgen.generate import generate
+from musicgen.generation.prompt import fit_to_range, join_continuation, prompt_end
+from musicgen.generation.sampler import generate
+from musicgen.generation.stopping import StopAfterBars, StopAfterSeconds
 from musicgen.music import Score
-from musicgen.prompt import fit_to_range, join_continuation, prompt_end
-from musicgen.sampling.stopping import StopAfterBars, StopAfterSeconds
+from musicgen.music.timeline import bar_lines
+from musicgen.tokenizers.vocab import BAR
 
 
 def continue_score(
@@ -25,7 +28,7 @@ def continue_score(
         max_seconds: stop after this much new music instead.
         max_new_tokens: a hard limit on new tokens per sample.
         **sampling: ``n_samples``, ``temperature``, ``top_k``, ``top_p``,
-            ``repetition_penalty``, ``seed`` (see ``musicgen.generate.generate``).
+            ``repetition_penalty``, ``seed`` (see ``musicgen.generation.sampler.generate``).
 
     Returns:
         One score per sample — the prompt's notes unchanged, its tempo, meter, key and
@@ -35,6 +38,7 @@ def continue_score(
     if prompt is not None:
         prompt, warnings = fit_to_range(prompt, *tokenizer.settings.pitch_range)
         ids = tokenizer.encode(prompt)[:-1]  # without <eos>: the model goes on from there
+        ids += [tokenizer.grammar.vocab.id(BAR, 0)] * bars_to_close(tokenizer.decode(ids))
     if max_seconds:
         stop = StopAfterSeconds(tokenizer, max_seconds)
     else:
@@ -47,6 +51,25 @@ def continue_score(
         return [tokenizer.decode(ids + new) for new in news], warnings
     seen = tokenizer.decode(ids)
     return [_joined(prompt, seen, tokenizer.decode(ids + new)) for new in news], warnings
+
+
+def bars_to_close(seen: Score) -> int:
+    """How many ``Bar`` tokens take a prompt's token stream to its :func:`prompt_end`.
+
+    The encoded prompt stops inside the bar of its last onset, where the grammar would let
+    the model add notes to the prompt's own last bar. Opening the bar that starts at the
+    prompt's end (one more when the last notes ring over a bar line) makes the prompt's
+    bars closed: every generated note starts at or after the end of the prompt.
+
+    Args:
+        seen: the prompt as the model sees it (``tokenizer.decode`` of its ids).
+    """
+    if not seen.notes:
+        return 0
+    last_onset = max(n.start for n in seen.notes)
+    end = prompt_end(seen)
+    lines = takewhile(lambda line: line <= end, bar_lines(seen))
+    return sum(1 for line in lines if line > last_onset)
 
 
 def _joined(prompt: Score, seen: Score, full: Score) -> Score:

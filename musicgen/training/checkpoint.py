@@ -25,8 +25,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from musicgen.lm import CHECKPOINT_KEY
 from musicgen.tokenizers import Tokenizer, tokenizer_from_dict
+from musicgen.training.module import CHECKPOINT_KEY
 
 # Lightning saves the LanguageModel's parameters; the backbone sits at `self.model`
 PREFIX = "model."

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from musicgen.music.timeline import DEFAULT_QPM
 from musicgen.tokenizers.vocab import BAR, POSITION, TEMPO, TIMESIG
-
-DEFAULT_QPM = 120  # the MIDI default, what a score without a Tempo token plays at
 
 
 class StopCriterion(Protocol):
@@ -30,18 +29,24 @@ class StopAfterBars:
     """Ends a row before its (n + 1)-th new bar line, so at most n new bars are generated.
 
     Bars of the prompt do not count: with a prompt that ends inside a bar, that bar is
-    finished first, then n more follow.
+    finished first, then n more follow. When bar tokens *open* a bar (note tokens: `Bar`
+    comes before the bar's events) and the prompt ends with one, that empty bar is the
+    first new bar, so n - 1 more follow (this is how a continuation starts on the bar line
+    after its prompt, see ``musicgen.generation.continuation``).
 
     Args:
-        bar_ids: The ids that open a bar (`Bar` for note tokens).
-        n: Number of new bar lines to keep.
+        bar_ids: The ids that mark a bar line (`Bar` for note tokens, `|` for ABC).
+        n: Number of new bars to keep.
+        opens_bar: Whether a bar id opens the bar that follows it (note tokens) rather than
+            closing the one before it (ABC text).
     """
 
-    def __init__(self, bar_ids: Sequence[int], n: int) -> None:
+    def __init__(self, bar_ids: Sequence[int], n: int, opens_bar: bool = False) -> None:
         if n < 0:
             raise ValueError(f"the number of bars must be >= 0, got {n}")
         self.bar_ids = frozenset(int(i) for i in bar_ids)
         self.n = n
+        self.opens_bar = opens_bar
         self.bars = 0
 
     @classmethod
@@ -54,10 +59,11 @@ class StopAfterBars:
             bar_ids = [i for i, t in enumerate(tokenizer.vocab) if t == "|"]
         if not bar_ids:
             raise ValueError(f"{type(tokenizer).__name__} has no bar-line token")
-        return cls(bar_ids, n)
+        return cls(bar_ids, n, opens_bar=grammar is not None)
 
     def start(self, prompt: Sequence[int]) -> None:
-        self.bars = 0
+        opened = self.opens_bar and len(prompt) > 0 and int(prompt[-1]) in self.bar_ids
+        self.bars = int(opened)
 
     def update(self, token_id: int) -> bool:
         if token_id in self.bar_ids:

@@ -11,16 +11,18 @@ samples go through our reader, and unreadable ones count against the valid rate.
 from __future__ import annotations
 
 from dataclasses import replace
-from fractions import Fraction
 from pathlib import Path
 
-from musicgen.continuation import continue_score
-from musicgen.generate import generate
+from musicgen.generation.continuation import continue_score
+from musicgen.generation.prompt import prompt_end
+from musicgen.generation.sampler import generate
+from musicgen.generation.stopping import StopAfterBars
 from musicgen.metrics import NgramIndex, histograms, plot_histograms, score_set, written_bars
 from musicgen.music import Score
-from musicgen.music.abc import read_abc_book, split_abc_tunes
-from musicgen.prompt import bar_line_after, prompt_end, truncate
-from musicgen.sampling.stopping import StopAfterBars
+from musicgen.music.abc import read_abc_book
+from musicgen.music.abc.cut import cut_abc_text
+from musicgen.music.edit import tail, truncate
+from musicgen.music.timeline import bar_line_after
 
 OTHER_SPLIT = {"test": "val", "val": "test", "train": "test"}
 # A sample: the score (None when ABC text does not read) and, for ABC text, the bars as
@@ -33,9 +35,10 @@ def is_abc_text(tokenizer) -> bool:
 
 
 def read_tune(text: str) -> Score | None:
-    """The first tune of an ABC text, or None when our reader rejects it or it has no notes."""
+    """The first tune of an ABC text, or None when our reader rejects it, drops any of it
+    (a warning), or it has no notes. Written order: the metrics compare what is written."""
     book = read_abc_book(text)
-    if book.errors or not book.tunes or not book.tunes[0].notes:
+    if book.errors or book.warnings or not book.tunes or not book.tunes[0].notes:
         return None
     return book.tunes[0]
 
@@ -66,18 +69,6 @@ def spread(items: list, n: int | None) -> list:
     if n is None or n >= len(items):
         return items
     return [items[i * len(items) // n] for i in range(n)]
-
-
-def tail(score: Score, start: Fraction) -> Score:
-    """The part of ``score`` from ``start`` (a bar line) on, timed from 0, without pickup."""
-    notes = [replace(n, start=n.start - start) for n in score.notes if n.start >= start]
-    meter = score.time_signature_at(start)
-    later = [replace(t, start=t.start - start) for t in score.time_signatures if t.start > start]
-    return replace(
-        score, notes=notes, time_signatures=[replace(meter, start=Fraction(0)), *later],
-        tempos=[replace(t, start=max(t.start - start, Fraction(0))) for t in score.tempos][-1:],
-        chord_symbols=[], pickup=Fraction(0),
-    )  # fmt: skip
 
 
 def new_pieces(model, tokenizer, n: int, max_bars: int, sampling: dict) -> list[Sample]:
@@ -127,20 +118,6 @@ def continuations(
         ]
         out.append((tail(full, start), bars))
     return out
-
-
-def cut_abc_text(text: str, bars: int | None) -> str:
-    """An ABC tune's header and, when ``bars`` is given, only its first bars (bar lines as
-    written, each ``|`` counted, so ``||`` and ``|:`` count as one each too)."""
-    tunes = split_abc_tunes(text)
-    if not tunes:
-        raise ValueError("no ABC tune in the prompt text")
-    head, _, body = tunes[0].text.partition("\nK:")
-    key_line, _, body = body.partition("\n")
-    header = f"{head}\nK:{key_line}\n"
-    if bars is None:
-        return header + body
-    return header + "|".join(body.split("|")[: bars + 1]) + "|"
 
 
 def evaluate_samples(

@@ -9,7 +9,8 @@ import pytorch_lightning as pl
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import WandbLogger
 
-from musicgen.continuation import continue_score
+from musicgen.generation.continuation import continue_score
+from musicgen.generation.prompt import prompt_end
 from musicgen.metrics import (
     bar_correctness,
     in_key_ratio,
@@ -19,9 +20,9 @@ from musicgen.metrics import (
     score_set,
 )
 from musicgen.music import write_midi
-from musicgen.prompt import bar_line_after, prompt_end, truncate
-from musicgen.render import piano_roll, render_wav
-from musicgen.sample_eval import tail
+from musicgen.music.edit import tail, truncate
+from musicgen.music.render import piano_roll, render_wav
+from musicgen.music.timeline import bar_line_after
 
 
 def checkpoint_callbacks(ckpt_dir: Path, every_n_train_steps: int, save_top_k: int) -> list:

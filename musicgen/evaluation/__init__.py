@@ -1,0 +1,1 @@
+"""Evaluation: likelihood of a split, and samples scored with the musical metrics."""

@@ -1,0 +1,1 @@
+"""Training: the Lightning module, its callbacks, checkpoint I/O and the run loggers."""
