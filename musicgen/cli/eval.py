@@ -20,14 +20,18 @@ import time
 from pathlib import Path
 
 import hydra
-from hydra.utils import instantiate
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig
 
 from musicgen.cli.common import UserError, fail_cleanly
 from musicgen.evaluation.likelihood import document_nll, stream_nll
 from musicgen.evaluation.samples import evaluate_samples, training_index
 from musicgen.models import num_parameters
-from musicgen.training.checkpoint import LoadedCheckpoint, load_checkpoint, newest_last_checkpoint
+from musicgen.training.checkpoint import (
+    LoadedCheckpoint,
+    load_checkpoint,
+    newest_last_checkpoint,
+    safe_instantiate,
+)
 
 SPLITS = ("train", "val", "test")
 
@@ -70,8 +74,7 @@ def data_module(ck: LoadedCheckpoint, overrides: DictConfig | dict | None = None
     """The checkpoint's corpus (its data config, with ``overrides``), prepared and set up."""
     if "data" not in ck.config:
         raise UserError(f"{ck.path}: the checkpoint's config has no data section")
-    data_cfg = OmegaConf.merge(OmegaConf.create(ck.config["data"]), overrides or {})
-    dm = instantiate(data_cfg, _convert_="all")
+    dm = safe_instantiate(ck.config["data"], ck.path, "data", overrides=overrides)
     if dm.tokenizer.to_dict() != ck.tokenizer.to_dict():
         raise UserError(
             f"{ck.path}: the corpus now gives a different tokenizer than the one the model was"

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import hydra
-from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from musicgen.cli.common import fail_cleanly
+from musicgen.cli.common import UserError, fail_cleanly
 from musicgen.generation.continuation import continue_score
 from musicgen.generation.prompt import cut_prompt, load_prompt, prompt_end
 from musicgen.generation.sampler import generate
@@ -18,7 +17,7 @@ from musicgen.music.abc import read_abc_book
 from musicgen.music.abc.cut import cut_abc_text
 from musicgen.music.abc.source import load_abc_source
 from musicgen.music.render import piano_roll, render_wav
-from musicgen.training.checkpoint import load_checkpoint, newest_last_checkpoint
+from musicgen.training.checkpoint import load_checkpoint, newest_last_checkpoint, safe_instantiate
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="sample")
@@ -74,7 +73,7 @@ def sample_notes(ck, cfg: DictConfig, out: Path) -> list[str]:
 
 def heldout_prompt(ck, out: Path, bars: int | None, seconds: float | None) -> tuple[Score, str]:
     """The first test-split tune of the checkpoint's own corpus, cut, and written to ``out``."""
-    data = instantiate(ck.config["data"], _convert_="all")
+    data = safe_instantiate(ck.config.get("data"), ck.path, "data")
     data.prepare_data(progress=False)  # finds the cache the training run built
     (tune,) = data.tunes("test", 1)
     prompt = cut_prompt(tune, bars, seconds, source=f"held-out tune {tune.title!r}")
@@ -128,9 +127,7 @@ def sample_text(ck, cfg: DictConfig, out: Path) -> list[str]:
     continuation; each is also written to ``<out_dir>/sample_NN.txt``.
     """
     tok = ck.tokenizer
-    prompt = str(cfg.prompt or "")
-    if prompt and len(prompt) < 256 and Path(prompt).is_file():
-        prompt = Path(prompt).read_text(encoding="utf-8")
+    prompt = _text_prompt(str(cfg.prompt or ""), ck.path)
     ids = tok.encode(prompt.rstrip("\n") if prompt else "\n")
     if prompt and ids and ids[-1] == tok.eos_id:
         ids = ids[:-1]  # the prompt's line goes on: no end of line yet
@@ -142,6 +139,24 @@ def sample_text(ck, cfg: DictConfig, out: Path) -> list[str]:
         path.write_text(text + "\n", encoding="utf-8")
         lines.append(f"--- sample {i} ({len(new)} new tokens) -> {path}\n{text}")
     return lines
+
+
+def _text_prompt(prompt: str, ckpt_path: Path) -> str:
+    """A text checkpoint's prompt: the text itself, or the contents of a UTF-8 text file."""
+    if not prompt or len(prompt) >= 256 or not Path(prompt).is_file():
+        return prompt
+    if Path(prompt).suffix.lower() in (".mid", ".midi"):
+        raise UserError(
+            f"prompt={prompt}: a MIDI file, but {ckpt_path} is a text model; give it text"
+            " (a string or a .txt file)"
+        )
+    try:
+        return Path(prompt).read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise UserError(
+            f"prompt={prompt}: not a UTF-8 text file (byte {err.start}); {ckpt_path} is a"
+            " text model: give it text (a string or a .txt file)"
+        ) from None
 
 
 def _abc_prompt_text(path: str, bars: int | None) -> str:

@@ -17,7 +17,7 @@ from musicgen.training.callbacks import (
     checkpoint_callbacks,
     unigram_entropy,
 )
-from musicgen.training.checkpoint import newest_last_checkpoint
+from musicgen.training.checkpoint import newest_last_checkpoint, read_checkpoint
 from musicgen.training.loggers import build_loggers, finish_wandb, wandb_sync_hint
 
 # ${name} is the experiment's name; runs without an experiment are called "train".
@@ -54,6 +54,8 @@ def train(cfg: DictConfig, run_dir: Path) -> float | None:
     """Build everything from the config, fit, print a summary; returns the best val loss."""
     name = cfg.name
     ckpt, run_dir = resolve_resume(cfg.ckpt_path, run_dir, name)
+    if ckpt:  # refuse a foreign or code-carrying file with one line, before Lightning reads it
+        read_checkpoint(ckpt)
     pl.seed_everything(cfg.seed, workers=True)
     data = instantiate(cfg.data, _convert_="all")
     model = instantiate(cfg.model, vocab_size=data.vocab_size)
@@ -77,7 +79,10 @@ def train(cfg: DictConfig, run_dir: Path) -> float | None:
         cfg.trainer, logger=loggers, callbacks=callbacks, default_root_dir=str(run_dir)
     )
     try:
-        trainer.fit(module, datamodule=data, ckpt_path=str(ckpt) if ckpt else None)
+        # weights_only: Lightning 2.6 passes None to torch.load, which an environment
+        # variable (TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD) turns into a full unpickling
+        resume = str(ckpt) if ckpt else None
+        trainer.fit(module, datamodule=data, ckpt_path=resume, weights_only=True)
         return _summary(trainer, callbacks[1], loggers, run_dir, data)
     finally:
         finish_wandb(loggers)  # the next job of a sweep must start its own W&B run
