@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch.utils.data import DataLoader
 
 from musicgen.data.windows import ResumableSampler
@@ -18,6 +19,10 @@ class WindowLoaders:
             sampler=sampler,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
+            # every new iterator draws a seed from this generator, not torch's global one,
+            # so a validation pass does not shift the dropout masks of the steps after it
+            # (a resumed run skips the validation that preceded its checkpoint)
+            generator=torch.Generator().manual_seed(self.seed),
         )
 
     def train_dataloader(self) -> DataLoader:
