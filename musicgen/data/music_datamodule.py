@@ -8,7 +8,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 
 from musicgen.data.cache import TokenCache, cache_folder, prepare_cache
-from musicgen.data.loaders import WindowLoaders
+from musicgen.data.loaders import WindowLoaders, check_window_settings
 from musicgen.data.sources import folk_files, resolve_files
 from musicgen.data.splits import split_documents
 from musicgen.data.windows import TokenWindows
@@ -55,6 +55,7 @@ class MusicDataModule(WindowLoaders, pl.LightningDataModule):
         expand_repeats: bool = False,
     ) -> None:
         super().__init__()
+        check_window_settings(name, seq_len, batch_size, num_workers)
         if transpose and not hasattr(tokenizer, "transpose_ids"):
             raise ValueError(
                 f"transpose={transpose} needs note tokens;"
