@@ -97,3 +97,35 @@ def test_a_killed_run_resumes_to_the_losses_of_an_uninterrupted_one(whole, tmp_p
     assert [s for s, _ in losses] == list(range(STEPS))  # the killed run's extra rows went
     assert losses == rows(whole, "train/loss")
     assert rows(cut, "val/loss")[-1] == rows(whole, "val/loss")[-1]
+
+
+def failed_train(cwd: Path, *argv: str) -> str:
+    res = subprocess.run([str(TRAIN), *argv], cwd=cwd, capture_output=True, text=True,
+                         timeout=600, stdin=subprocess.DEVNULL)  # fmt: skip
+    assert res.returncode == 2, res.stderr[-3000:]
+    assert "Traceback" not in res.stderr and "Error executing job" not in res.stderr
+    (line,) = [x for x in res.stderr.splitlines() if "error" in x.lower()]
+    return line
+
+
+def test_a_window_of_no_tokens_is_one_clear_line(tmp_path):
+    line = failed_train(tmp_path, *args(tmp_path / "cache", 5, "data.seq_len=0"))
+    assert line == (
+        "musicgen-train: error: data 'abc_files': data.seq_len must be an integer of at least 1,"
+        " not 0"
+    )
+
+
+def test_a_corpus_of_only_corrupt_files_is_one_clear_line_not_a_run(tmp_path):
+    (tmp_path / "midi").mkdir()
+    (tmp_path / "midi" / "garbage.mid").write_bytes(b"MThd\x00\x00\x00\x06\x00\x01\x00")
+    (tmp_path / "midi" / "empty.mid").write_bytes(b"")
+    argv = args(tmp_path / "cache", 5, "data=midi_files", f"data.files={tmp_path}/midi/*.mid",
+                f"hydra.run.dir={tmp_path / 'run'}")  # fmt: skip
+    line = failed_train(tmp_path, *argv)
+    assert line.startswith(
+        "musicgen-train: error: corpus 'midi_files': no training window:"
+        " all 2 files gave no readable tune (2 skipped; the first: "
+    )
+    assert "empty.mid" in line
+    assert not (tmp_path / "run" / "checkpoints" / "last.ckpt").exists()
