@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
@@ -15,13 +16,22 @@ class UserError(Exception):
     """A problem with the user's input that deserves one line, not a traceback."""
 
 
+USER_ERRORS = (UserError, MusicFormatError, FileNotFoundError, ValueError)
+
+
 @contextlib.contextmanager
 def fail_cleanly(program: str):
-    """Turn the errors a user can cause into one clear line on stderr and exit status 2."""
+    """Turn the errors a user can cause into one clear line on stderr and exit status 2
+    (also when Hydra's ``instantiate`` wraps them, as it does errors of a constructor)."""
     try:
         yield
-    except (UserError, MusicFormatError, FileNotFoundError, ValueError) as e:
+    except USER_ERRORS as e:
         print(f"{program}: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except InstantiationException as e:
+        if not isinstance(e.__cause__, USER_ERRORS):
+            raise
+        print(f"{program}: error: {e.__cause__}", file=sys.stderr)
         raise SystemExit(2) from None
 
 

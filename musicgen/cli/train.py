@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import shutil
 from pathlib import Path
 
 import hydra
@@ -18,7 +21,13 @@ from musicgen.training.callbacks import (
     unigram_entropy,
 )
 from musicgen.training.checkpoint import newest_last_checkpoint, read_checkpoint
-from musicgen.training.loggers import build_loggers, finish_wandb, wandb_sync_hint
+from musicgen.training.loggers import (
+    KeepEarlierRows,
+    build_loggers,
+    finish_wandb,
+    set_aside_csv_log,
+    wandb_sync_hint,
+)
 
 # ${name} is the experiment's name; runs without an experiment are called "train".
 OmegaConf.register_new_resolver(
@@ -50,12 +59,42 @@ def resolve_resume(ckpt_path: str | None, run_dir: Path, name: str) -> tuple[Pat
     return ckpt, ckpt.parent.parent
 
 
+def drop_fresh_folder(fresh: Path, run_dir: Path) -> None:
+    """A resumed run keeps writing into ``run_dir``: the folder Hydra made for this job
+    goes, its resolved config kept as ``run_dir/.hydra/resume-<folder>`` and its log
+    continued in ``run_dir``.
+
+    Only a folder holding nothing but Hydra's own files is removed.
+    """
+    hydra_only = all(p.name == ".hydra" or p.suffix == ".log" for p in fresh.glob("*"))
+    if not fresh.is_dir() or not hydra_only:
+        return
+    if (fresh / ".hydra").is_dir():
+        shutil.copytree(fresh / ".hydra", run_dir / ".hydra" / f"resume-{fresh.name}")
+    for handler in logging.getLogger().handlers:  # Hydra's job log: <folder>/<job>.log
+        if isinstance(handler, logging.FileHandler):
+            log = Path(handler.baseFilename)
+            if log.parent == fresh:
+                handler.close()
+                handler.baseFilename = str(run_dir / log.name)
+                handler.mode = "a"
+    shutil.rmtree(fresh, ignore_errors=True)
+    day = fresh.parent  # outputs/train/<date>: removed when this job was its only one
+    if day.parent.name == "train" and day.parent.parent.name == "outputs":
+        with contextlib.suppress(OSError):
+            day.rmdir()
+
+
 def train(cfg: DictConfig, run_dir: Path) -> float | None:
     """Build everything from the config, fit, print a summary; returns the best val loss."""
     name = cfg.name
+    fresh = run_dir
     ckpt, run_dir = resolve_resume(cfg.ckpt_path, run_dir, name)
     if ckpt:  # refuse a foreign or code-carrying file with one line, before Lightning reads it
         read_checkpoint(ckpt)
+    if fresh != run_dir:
+        drop_fresh_folder(fresh, run_dir)
+    earlier_csv = set_aside_csv_log(run_dir) if ckpt else None
     pl.seed_everything(cfg.seed, workers=True)
     data = instantiate(cfg.data, _convert_="all")
     model = instantiate(cfg.model, vocab_size=data.vocab_size)
@@ -75,6 +114,8 @@ def train(cfg: DictConfig, run_dir: Path) -> float | None:
         CorpusSummary(),
         SampleLogger(**cfg.callbacks.samples),
     ]
+    if earlier_csv is not None:
+        callbacks.append(KeepEarlierRows(earlier_csv, loggers[0]))
     trainer = instantiate(
         cfg.trainer, logger=loggers, callbacks=callbacks, default_root_dir=str(run_dir)
     )
@@ -99,7 +140,9 @@ def _summary(trainer: pl.Trainer, best, loggers, run_dir: Path, data) -> float |
             f"best val/loss: {float(score):.4f} nats/token (unigram baseline {baseline:.4f})"
             f"  checkpoint: {best.best_model_path}"
         )
-    print(f"last checkpoint: {run_dir / 'checkpoints' / 'last.ckpt'} (step {trainer.global_step})")
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if last.is_file():
+        print(f"last checkpoint: {last} (step {trainer.global_step})")
     print(f"CSV log: {run_dir / 'csv' / 'metrics.csv'}")
     ckpt = best.best_model_path or run_dir / "checkpoints" / "last.ckpt"
     print(f"sample from it: musicgen-sample ckpt={ckpt} n_samples=4 out_dir=samples/")

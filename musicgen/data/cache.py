@@ -15,11 +15,15 @@ complete. Reading maps the file: memory does not grow with the corpus.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import multiprocessing as mp
 import os
 import shutil
+import signal
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -123,6 +127,7 @@ def build_once(final: Path, build: Callable[[Path], dict]) -> TokenCache:
     if (final / "manifest.json").is_file():
         return TokenCache.open(final, reused=True)
     start = time.perf_counter()
+    remove_stale_temporaries(final.parent)
     tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -136,6 +141,28 @@ def build_once(final: Path, build: Callable[[Path], dict]) -> TokenCache:
     return TokenCache.open(final, reused=False)
 
 
+def remove_stale_temporaries(cache_dir: Path) -> list[Path]:
+    """Removes the ``.<name>.tmp-<pid>`` folders of builds whose process is gone (killed
+    mid-build); a live process's folder is left alone. Returns what was removed."""
+    removed = []
+    for tmp in cache_dir.glob(".*.tmp-*"):
+        pid = tmp.name.rsplit("-", 1)[1]
+        if tmp.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
 def _read_all(files, tok_config, expand_repeats, num_workers, progress) -> Iterator[FileResult]:
     """Each file's result in file order, as workers finish them (never all in memory)."""
     jobs = [(str(f), tok_config, expand_repeats) for f in files]
@@ -147,7 +174,8 @@ def _read_all(files, tok_config, expand_repeats, num_workers, progress) -> Itera
                 bar.update()
             return
         # spawn: the parent may hold torch's thread pool, which fork would copy mid-use
-        with mp.get_context("spawn").Pool(workers) as pool:
+        ctx = mp.get_context("spawn")
+        with ctx.Pool(workers, initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
             chunksize = max(1, len(jobs) // (workers * 16))
             for result in pool.imap(_worker, jobs, chunksize=chunksize):
                 yield result
@@ -155,6 +183,32 @@ def _read_all(files, tok_config, expand_repeats, num_workers, progress) -> Itera
 
 
 _TOKENIZERS: dict[str, object] = {}
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def exit_with_parent(parent: int) -> None:
+    """Pool initializer: the worker ends when the process that started it dies.
+
+    A SIGKILLed parent cannot stop its pool, and orphaned workers would keep tokenizing.
+    On Linux the kernel kills the worker (``prctl(PR_SET_PDEATHSIG)``); elsewhere a daemon
+    thread polls the parent's pid.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+                if os.getppid() != parent:  # it died before prctl took effect
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass  # no usable libc: poll instead
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int, every: float = 0.5) -> None:
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(1)
 
 
 def _worker(job: tuple[str, dict, bool]) -> FileResult:

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+import torch
 from torch.utils.data import DataLoader
 
 from musicgen.data.windows import ResumableSampler
+
+
+class NoTrainingDataError(ValueError):
+    """A corpus whose training split holds no window to train on."""
+
+
+def check_window_settings(name: str, seq_len: int, batch_size: int, num_workers: int) -> None:
+    """Raises ``ValueError`` naming the corpus and the setting when one cannot work."""
+    for setting, value, least in (
+        ("seq_len", seq_len, 1), ("batch_size", batch_size, 1), ("num_workers", num_workers, 0),
+    ):  # fmt: skip
+        if not isinstance(value, int) or value < least:
+            raise ValueError(
+                f"data {name!r}: data.{setting} must be an integer of at least {least},"
+                f" not {value!r}"
+            )
 
 
 class WindowLoaders:
@@ -18,10 +35,18 @@ class WindowLoaders:
             sampler=sampler,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
+            # every new iterator draws a seed from this generator, not torch's global one,
+            # so a validation pass does not shift the dropout masks of the steps after it
+            # (a resumed run skips the validation that preceded its checkpoint)
+            generator=torch.Generator().manual_seed(self.seed),
         )
 
     def train_dataloader(self) -> DataLoader:
         """Shuffled windows, sharded by rank; resumes at the batch a checkpoint stopped at."""
+        if len(self.dataset("train")) == 0:
+            raise NoTrainingDataError(
+                f"corpus {self.name!r}: no training window: {self._why_no_windows()}"
+            )
         trainer = self.trainer
         rank, world = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
         sampler = ResumableSampler(len(self.dataset("train")), self.seed, rank, world)
@@ -37,3 +62,18 @@ class WindowLoaders:
 
     def test_dataloader(self) -> DataLoader:
         return self._loader("test")
+
+    def _why_no_windows(self) -> str:
+        manifest = self.cache.manifest if self.cache is not None else {}
+        counts, skipped = manifest.get("counts") or {}, manifest.get("skipped") or []
+        if counts.get("documents") == 0:
+            if skipped:
+                first = skipped[0]
+                where = "" if first["path"] in first["reason"] else f"{first['path']}: "
+                return (
+                    f"all {counts.get('files', '?')} files gave no readable tune ({len(skipped)}"
+                    f" skipped; the first: {where}{first['reason']})"
+                )
+            return f"its {counts.get('files', '?')} files hold no tune"
+        tokens = self.dataset("train").n_tokens
+        return f"the train split holds {tokens} tokens (a window needs at least 2)"

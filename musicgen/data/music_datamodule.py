@@ -8,7 +8,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 
 from musicgen.data.cache import TokenCache, cache_folder, prepare_cache
-from musicgen.data.loaders import WindowLoaders
+from musicgen.data.loaders import WindowLoaders, check_window_settings
 from musicgen.data.sources import folk_files, resolve_files
 from musicgen.data.splits import split_documents
 from musicgen.data.windows import TokenWindows
@@ -58,6 +58,7 @@ class MusicDataModule(WindowLoaders, pl.LightningDataModule):
     ) -> None:
         super().__init__()
         tokenizer = build_tokenizer(tokenizer)
+        check_window_settings(name, seq_len, batch_size, num_workers)
         if transpose and not hasattr(tokenizer, "transpose_ids"):
             raise ValueError(
                 f"transpose={transpose} needs note tokens;"

@@ -9,7 +9,7 @@ from typing import Any
 import pytorch_lightning as pl
 
 from musicgen.data.cache import TokenCache
-from musicgen.data.loaders import WindowLoaders
+from musicgen.data.loaders import WindowLoaders, check_window_settings
 from musicgen.data.text_cache import fit_or_load_tokenizer, prepare_text_cache, text_cache_folder
 from musicgen.data.text_corpus import ROOT_FILES, SPLITS, TextCorpus, read_files, read_root
 from musicgen.data.text_download import WIKITEXT2_URL, download_wikitext2
@@ -68,6 +68,7 @@ class TextDataModule(WindowLoaders, pl.LightningDataModule):
         download: bool = False,
     ) -> None:
         super().__init__()
+        check_window_settings(name, seq_len, batch_size, num_workers)
         if (root is None) == (files is None):
             given = "both" if root is not None else "neither"
             raise ValueError(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import pytorch_lightning as pl
+import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import WandbLogger
 
@@ -26,32 +28,61 @@ from musicgen.music.timeline import bar_line_after
 
 
 def checkpoint_callbacks(ckpt_dir: Path, every_n_train_steps: int, save_top_k: int) -> list:
-    """``last.ckpt`` every ``every_n_train_steps`` steps, and the best by ``val/loss``.
+    """``last.ckpt`` every ``every_n_train_steps`` steps and at the end, and the best by
+    ``val/loss`` (``[last, best]``).
 
     Lightning writes each checkpoint to a temporary file and renames it, so a run killed
-    at any moment leaves the previous checkpoint readable.
+    at any moment leaves the previous checkpoint readable. A resumed run overwrites the
+    same files (no ``last-v1.ckpt`` beside ``last.ckpt``).
     """
-    last = ModelCheckpoint(
-        dirpath=ckpt_dir, save_last=True, save_top_k=0, every_n_train_steps=every_n_train_steps
-    )
     best = ModelCheckpoint(
         dirpath=ckpt_dir, monitor="val/loss", mode="min", save_top_k=save_top_k,
         filename="best-step{step}-loss{val/loss:.4f}", auto_insert_metric_name=False,
+        enable_version_counter=False,
     )  # fmt: skip
-    return [last, best, FinalCheckpoint(ckpt_dir / "last.ckpt")]
+    return [LastCheckpoint(ckpt_dir / "last.ckpt", every_n_train_steps), best]
 
 
-class FinalCheckpoint(pl.Callback):
-    """Writes ``last.ckpt`` when training stops (``max_steps``, ``max_time``, an early
-    stop), so the steps after the last periodic save are kept. Not on an interrupt: a run
-    stopped by Ctrl-C keeps its last periodic checkpoint."""
+class LastCheckpoint(pl.Callback):
+    """Writes ``last.ckpt`` every ``every_n_train_steps`` steps and when training stops
+    (``max_steps``, ``max_time``, an early stop), so no step is lost. Not on an interrupt:
+    a run stopped by Ctrl-C keeps its last periodic checkpoint.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    Every save happens at the end of a training batch, the one place Lightning resumes
+    from mid-epoch exactly: a checkpoint written after training ended reads as a finished
+    epoch, and a run resumed from it would start the next epoch's data and count its steps
+    one off. (Lightning's own ``save_last`` writes one then, hence this callback.) After the
+    validation that follows the last step, the best checkpoints' bookkeeping is copied
+    into the file, so a resumed run knows them.
+    """
+
+    def __init__(self, path: Path, every_n_train_steps: int) -> None:
+        self.path, self.every = path, every_n_train_steps
+        self._saved_at = -1
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        step = trainer.global_step
+        if step % self.every == 0 or 0 < trainer.max_steps <= step:
+            trainer.save_checkpoint(self.path)
+            self._saved_at = step
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.global_step > 0 and not trainer.interrupted:
+        if trainer.global_step == 0 or trainer.interrupted:
+            return
+        if self._saved_at != trainer.global_step:  # stopped by time: not at a batch end
             trainer.save_checkpoint(self.path)
+        elif trainer.is_global_zero:
+            _refresh_checkpoint_states(self.path, trainer.checkpoint_callbacks)
+
+
+def _refresh_checkpoint_states(path: Path, callbacks: list) -> None:
+    """Rewrites the checkpoint callbacks' states in ``path`` (atomically)."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)  # our own file
+    for cb in callbacks:
+        ckpt.setdefault("callbacks", {})[cb.state_key] = cb.state_dict()
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(ckpt, tmp)
+    os.replace(tmp, path)
 
 
 class CorpusSummary(pl.Callback):

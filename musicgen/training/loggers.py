@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import csv
 import netrc
 import os
 import secrets
 import string
+import warnings
 from pathlib import Path
 
+import pytorch_lightning as pl
 from pytorch_lightning.loggers import CSVLogger, Logger, WandbLogger
 
 WANDB_ID_FILE = "wandb_run_id.txt"
+EARLIER_CSV = "metrics.before-resume.csv"  # a resumed run's earlier rows, until merged
 
 
 def has_wandb_credentials() -> bool:
@@ -79,3 +83,41 @@ def finish_wandb(loggers: list[Logger]) -> None:
     for lg in loggers:
         if isinstance(lg, WandbLogger) and lg._experiment is not None:
             lg._experiment.finish()
+
+
+def set_aside_csv_log(run_dir: Path) -> Path | None:
+    """Before a resumed run builds its loggers: moves ``csv/metrics.csv`` aside, since
+    Lightning's CSV writer deletes the file it finds; ``KeepEarlierRows`` puts the rows back.
+
+    Returns the set-aside file, or None when the run has no earlier log. A file left aside
+    by a resume killed before it merged is kept (``metrics.csv``, if any, then holds the
+    merged rows and replaces it).
+    """
+    folder = run_dir / "csv"
+    current, aside = folder / "metrics.csv", folder / EARLIER_CSV
+    if current.is_file():
+        os.replace(current, aside)
+    # the warning says the earlier log is deleted; here it is kept
+    warnings.filterwarnings("ignore", message="Experiment logs directory .* exists and is not")
+    return aside if aside.is_file() else None
+
+
+class KeepEarlierRows(pl.Callback):
+    """Writes a resumed run's earlier CSV rows back in front of its new ones.
+
+    Rows of steps at or past the step the run resumes from are dropped: a killed run logged
+    them after its last checkpoint, and the resumed run trains (and logs) those steps again.
+    """
+
+    def __init__(self, earlier: Path, logger: CSVLogger) -> None:
+        self.earlier, self.logger = earlier, logger
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.is_global_zero:
+            return
+        with open(self.earlier, newline="") as f:
+            rows = [r for r in csv.DictReader(f) if int(r["step"]) < trainer.global_step]
+        writer = self.logger.experiment
+        writer.metrics[:0] = [{k: v for k, v in r.items() if v != ""} for r in rows]
+        self.logger.save()
+        self.earlier.unlink()

@@ -18,6 +18,7 @@ from torch import nn
 from torchmetrics import SumMetric
 
 from musicgen.data.windows import IGNORE_INDEX
+from musicgen.training import random_state
 
 CHECKPOINT_KEY = "musicgen"
 
@@ -61,6 +62,7 @@ class LanguageModel(pl.LightningModule):
         # summed over the epoch and over ranks, so DDP reports the true corpus figures
         self.val_nll = SumMetric()
         self.val_tokens = SumMetric()
+        self._resumed_rng: dict | None = None  # set by a restore, applied at the next step
 
     def forward(self, ids: torch.Tensor, state=None):
         return self.model(ids, state)
@@ -73,6 +75,13 @@ class LanguageModel(pl.LightningModule):
             label_smoothing=smoothing, reduction="sum",
         )  # fmt: skip
         return loss, (y != IGNORE_INDEX).sum()
+
+    def on_train_batch_start(self, batch, batch_idx: int) -> None:
+        # Restored here, not at load time: whatever a restore does before the first step
+        # (building loaders, a sanity check) must not shift the dropout masks.
+        if self._resumed_rng is not None:
+            random_state.restore(self._resumed_rng)
+            self._resumed_rng = None
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         total, count = self._nll(batch, self.label_smoothing)
@@ -120,7 +129,12 @@ class LanguageModel(pl.LightningModule):
         checkpoint[CHECKPOINT_KEY] = {
             "tokenizer": self.tokenizer.to_dict() if self.tokenizer is not None else None,
             "config": self.run_config,
+            # saved after a step, so a resume continues the same random draws (exact resume)
+            "rng": random_state.capture(),
         }
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self._resumed_rng = (checkpoint.get(CHECKPOINT_KEY) or {}).get("rng")
 
 
 def warmup_cosine(step: int, warmup: int, total: int, floor: float) -> float:
