@@ -76,19 +76,29 @@ def read_documents(path: str, tokenizer, expand_repeats: bool = False) -> FileRe
 
 def _read_abc_documents(result: FileResult, path: str, tokenizer, expand_repeats: bool) -> None:
     text_level = getattr(tokenizer, "input_kind", "score") == "text"
+    tunes = 0
     for text, tune in iter_abc_tunes(path, expand_repeats):
+        tunes += 1
         if isinstance(tune, MusicFormatError):
             reason = {"path": str(path), "tune": text.number, "reason": tune.message}
             result.skipped.append(reason)
         else:
             _add(result, tune, text.number, tokenizer, text=text.text if text_level else None)
+    if not tunes:  # an empty file, random bytes, prose: say so rather than keep silent
+        empty = Path(path).stat().st_size == 0
+        reason = "empty file" if empty else "no tunes (no X: line starts a tune)"
+        result.skipped.append({"path": str(path), "tune": "", "reason": reason})
 
 
 def _add(result: FileResult, score: Score, tune: str, tokenizer, text: str | None) -> None:
     if not score.notes:
         result.skipped.append({"path": result.path, "tune": tune, "reason": "no notes"})
         return
-    ids = tokenizer.encode(text if text is not None else score)
+    try:
+        ids = tokenizer.encode(text if text is not None else score)
+    except MusicFormatError as e:  # a tune past the tokenizer's limits; the file goes on
+        result.skipped.append({"path": result.path, "tune": tune, "reason": str(e)})
+        return
     doc = Document(
         ids=np.asarray(ids, dtype=np.int64),
         tune=tune,
