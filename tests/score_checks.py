@@ -20,7 +20,7 @@ def assert_valid_score(score: Score) -> None:
     for n in score.notes:
         assert isinstance(n.pitch, int) and 0 <= n.pitch <= 127, n
         assert isinstance(n.start, Fraction) and isinstance(n.duration, Fraction), n
-        assert 0 <= n.start and 0 <= n.duration and n.end <= MAX_SPAN_QUARTERS, n
+        assert n.start >= 0 and n.duration >= 0 and n.end <= MAX_SPAN_QUARTERS, n
         assert 1 <= n.velocity <= 127 and 0 <= n.program <= 127, n
     assert [n.start for n in score.notes] == sorted(n.start for n in score.notes)
     for t in score.tempos:
