@@ -58,7 +58,8 @@ class TokenCache:
         if manifest.get("dtype") not in TOKEN_DTYPES:
             raise CacheError(
                 f"{path}: manifest.json names token dtype {manifest.get('dtype')!r}; "
-                f"a token cache holds one of {', '.join(TOKEN_DTYPES)}. Delete the folder to rebuild it."
+                f"a token cache holds one of {', '.join(TOKEN_DTYPES)}; "
+                "delete the folder to rebuild it."
             )
         if (path / "tokens.bin").stat().st_size:
             tokens = np.memmap(path / "tokens.bin", dtype=manifest["dtype"], mode="r")
