@@ -39,6 +39,13 @@ FORMAT_VERSION = 1
 # What a file reads as: bumped when the readers change it (2: ABC accidentals in every
 # octave, tunes kept without an unreadable token), so no cache of the old reading is reused.
 READER_VERSION = 2
+# What a manifest may name as the token dtype. Anything else is refused before mapping:
+# numpy maps object dtype ("O") as raw pointers, and reading them crashes the process.
+TOKEN_DTYPES = ("uint16", "uint32")
+
+
+class CacheError(ValueError):
+    """A cache folder that cannot be read as a token cache; the message names the folder."""
 
 
 @dataclass
@@ -55,6 +62,12 @@ class TokenCache:
     def open(cls, path: str | Path, reused: bool = True) -> TokenCache:
         path = Path(path)
         manifest = json.loads((path / "manifest.json").read_text())
+        if manifest.get("dtype") not in TOKEN_DTYPES:
+            raise CacheError(
+                f"{path}: manifest.json names token dtype {manifest.get('dtype')!r}; "
+                f"a token cache holds one of {', '.join(TOKEN_DTYPES)}; "
+                "delete the folder to rebuild it."
+            )
         if (path / "tokens.bin").stat().st_size:
             tokens = np.memmap(path / "tokens.bin", dtype=manifest["dtype"], mode="r")
         else:  # a corpus where every file was skipped: nothing to map

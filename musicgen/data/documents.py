@@ -98,13 +98,21 @@ def _read_abc_documents(result: FileResult, path: str, tokenizer, expand_repeats
         if found:
             result.repaired.append(where | {"reason": found})
         _add(result, tune, text.number, tokenizer, text=text.text if text_level else None)
+    if not tunes:  # an empty file, random bytes, prose: say so rather than keep silent
+        empty = Path(path).stat().st_size == 0
+        reason = "empty file" if empty else "no tunes (no X: line starts a tune)"
+        result.skipped.append({"path": str(path), "tune": "", "reason": reason})
 
 
 def _add(result: FileResult, score: Score, tune: str, tokenizer, text: str | None) -> None:
     if not score.notes:
         result.skipped.append({"path": result.path, "tune": tune, "reason": "no notes"})
         return
-    ids = tokenizer.encode(text if text is not None else score)
+    try:
+        ids = tokenizer.encode(text if text is not None else score)
+    except MusicFormatError as e:  # a tune past the tokenizer's limits; the file goes on
+        result.skipped.append({"path": result.path, "tune": tune, "reason": str(e)})
+        return
     doc = Document(
         ids=np.asarray(ids, dtype=np.int64),
         tune=tune,

@@ -1,7 +1,12 @@
 """Music types, readers and writers. Never imports torch."""
 
 from musicgen.music.abc import read_abc
-from musicgen.music.errors import AbcParseError, MidiFormatError, MusicFormatError
+from musicgen.music.errors import (
+    AbcParseError,
+    MidiFormatError,
+    MusicFormatError,
+    ScoreLimitError,
+)
 from musicgen.music.midi import read_midi, write_midi
 from musicgen.music.score import ChordSymbol, Key, Note, Score, Tempo, TimeSignature
 
@@ -13,6 +18,7 @@ __all__ = [
     "MusicFormatError",
     "Note",
     "Score",
+    "ScoreLimitError",
     "Tempo",
     "TimeSignature",
     "read_abc",

@@ -43,3 +43,8 @@ class MidiFormatError(MusicFormatError):
         self.message = message
         self.source = source
         super().__init__(f"{source}: {message}")
+
+
+class ScoreLimitError(MusicFormatError):
+    """A Score too large to process, e.g. one that spans more than the note tokenizer
+    encodes (see :mod:`musicgen.music.limits`)."""

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 from bisect import bisect_left
 from fractions import Fraction
 from typing import BinaryIO
@@ -43,6 +44,7 @@ from typing import BinaryIO
 import mido
 
 from musicgen.music.errors import MidiFormatError
+from musicgen.music.limits import MAX_SPAN_QUARTERS
 from musicgen.music.score import Key, Note, Score, Tempo, TimeSignature
 
 DRUM_CHANNEL = 9  # General MIDI channel 10, counted from 0 as mido does
@@ -86,6 +88,7 @@ def _load_bytes(path: str | os.PathLike | BinaryIO) -> tuple[str, bytes]:
 def _parse(data: bytes, source: str) -> mido.MidiFile:
     if not data:
         raise MidiFormatError("empty file, not a Standard MIDI File", source)
+    _check_chunks(data, source)
     try:
         # Reading from memory: mido reads one byte per call, far cheaper on BytesIO.
         mid = mido.MidiFile(file=io.BytesIO(data))
@@ -108,6 +111,31 @@ def _parse(data: bytes, source: str) -> mido.MidiFile:
     if mid.type not in (0, 1, 2):
         raise MidiFormatError(f"unknown Standard MIDI File type {mid.type}", source)
     return mid
+
+
+def _check_chunks(data: bytes, source: str) -> None:
+    """What mido lets through silently: a track count it reads as a negative number
+    (>= 0x8000), an empty track chunk (it reads no events, and the bytes after it are
+    never read), and track chunks beyond the header's count (never read either).
+    A file without an ``MThd`` header is left to mido to report.
+    """
+    if data[:4] != b"MThd" or len(data) < 14:
+        return
+    header_size, _, declared, _ = struct.unpack(">LHHH", data[4:14])
+    if declared >= 0x8000:
+        raise MidiFormatError(f"header declares {declared} tracks, more than a file holds", source)
+    pos, found = 8 + header_size, 0
+    while pos + 8 <= len(data):  # each chunk is at least 8 bytes: at most len/8 rounds
+        kind, size = struct.unpack(">4sL", data[pos : pos + 8])
+        if kind == b"MTrk":
+            found += 1
+            if size == 0 and found <= declared:
+                raise MidiFormatError(f"track {found} has length 0 (no End of Track)", source)
+        pos += 8 + size
+    if found > declared:
+        raise MidiFormatError(
+            f"header declares {declared} tracks but the file holds {found} track chunks", source
+        )
 
 
 def _describe(err: BaseException) -> str:
@@ -170,6 +198,13 @@ def _score_from_midifile(mid: mido.MidiFile, source: str) -> Score:
         end = _read_track(track, number, offset, ev)
         if mid.type == 2:  # independent sequences, played one after another
             offset = end
+    last = max((row[1] for row in ev.notes), default=0)
+    if last > MAX_SPAN_QUARTERS * mid.ticks_per_beat:
+        raise MidiFormatError(
+            f"notes run to {last / mid.ticks_per_beat:g} quarter notes, more than "
+            f"{MAX_SPAN_QUARTERS}, the longest read",
+            source,
+        )
     frac = _FractionCache(mid.ticks_per_beat)
     score = Score(
         time_signatures=[

@@ -94,7 +94,12 @@ class NoteTokenizer:
         return self._vocab.id(EOS_K, 0)
 
     def encode(self, score: Score) -> list[int]:
-        """Token ids of ``score`` (deterministic; ``quantize`` first, then serialise)."""
+        """Token ids of ``score`` (deterministic; ``quantize`` first, then serialise).
+
+        Raises:
+            ScoreLimitError: for a score longer than ``musicgen.music.limits``'s
+                ``MAX_SPAN_QUARTERS``.
+        """
         return codec.encode_ids(self.quantize(score), self._vocab)
 
     def decode(self, ids: Sequence[int] | np.ndarray) -> Score:

@@ -14,6 +14,8 @@ import re
 from fractions import Fraction
 from typing import NamedTuple
 
+from musicgen.music.errors import ScoreLimitError
+from musicgen.music.limits import MAX_SPAN_QUARTERS
 from musicgen.music.score import Key, Note, Score, Tempo, TimeSignature
 from musicgen.tokenizers.vocab import DEFAULT_VELOCITY, MODES, NoteSettings, nearest
 
@@ -177,11 +179,21 @@ def grid_score(
 
 
 def quantize(score: Score, s: NoteSettings) -> Score:
-    """The score exactly as the tokenizer keeps it (see ``NoteTokenizer.quantize``)."""
+    """The score exactly as the tokenizer keeps it (see ``NoteTokenizer.quantize``).
+
+    Raises:
+        ScoreLimitError: for a last onset past ``MAX_SPAN_QUARTERS``: encoding writes one
+            Bar token per bar up to it.
+    """
     meter, changes = first_meter(score, s)
     pickup = to_steps(score.pickup, s.steps_per_quarter)
     pickup, shift = pickup_shift(pickup, s.bar_steps(meter))
     notes = grid_notes(score, s, shift)
     last = notes[-1].start if notes else -1
+    if last > MAX_SPAN_QUARTERS * s.steps_per_quarter:
+        raise ScoreLimitError(
+            f"score {score.title!r} has a note at {last / s.steps_per_quarter:g} quarter notes; "
+            f"the note tokenizer encodes at most {MAX_SPAN_QUARTERS}"
+        )
     meters = bar_meters(meter, [(t + shift, m) for t, m in changes], last, s)
     return grid_score(notes, meters, quantize_key(score.key), quantize_tempo(score, s), s, pickup)

@@ -21,6 +21,7 @@ from musicgen.music.abc.fields import (
 from musicgen.music.abc.parts import PartLabel
 from musicgen.music.abc.repeats import CLOSE, END, ENDING, START, Marker
 from musicgen.music.abc.voice import Voice
+from musicgen.music.limits import MAX_NUMBER_DIGITS, MAX_REST_BARS
 
 _QUARTERS_PER_WHOLE = 4
 _CLOSING_BARS = ("||", "|]", "[|")  # [|] is an invisible bar line, not a double bar
@@ -176,8 +177,6 @@ class BodyReader:
         pitch = tk.BASE_PITCH[letter]
         if octave:
             pitch += 12 * (octave.count("'") - octave.count(","))
-            if not 0 <= pitch <= 127:
-                raise FieldError(f"pitch {letter}{octave} is outside MIDI's range")
         voice = self.voice
         slot = pitch if self.propagate == "octave" else letter.upper()
         if acc is not None:
@@ -188,21 +187,24 @@ class BodyReader:
             alter = voice.bar_alters.get(slot) if voice.bar_alters else None
             if alter is None:
                 alter = voice.alters.get(letter.upper(), 0)
+        if not 0 <= pitch + alter <= 127:  # after the accidental: ^^g'''' is 129
+            raise FieldError(f"pitch {acc or ''}{letter}{octave} is outside MIDI's range 0-127")
         return pitch + alter
 
     def _rest(self, m) -> None:
         self.voice.rest(self.voice.duration(tk.length(m.group("rlen"))))
 
     def _multi_rest(self, m) -> None:
-        voice = self.voice
-        voice.rest(voice.bar_length() * int(m.group("bars") or 1))
+        voice, bars = self.voice, m.group("bars")
+        if len(bars) > MAX_NUMBER_DIGITS or int(bars or 1) > MAX_REST_BARS:
+            raise FieldError(f"multi-bar rest Z{bars[:20]} is longer than {MAX_REST_BARS} bars")
+        voice.rest(voice.bar_length() * int(bars or 1))
 
     def _chord(self, m, body: str | None = None) -> None:
         body = m.group("cbody") if body is None else body
         pitches, lengths, pos = [], [], 0
-        for note in tk.CHORD_NOTE.finditer(body):
-            if body[pos : note.start()].strip(" \t"):
-                break
+        # match, not finditer: a search from every position is quadratic on "[....]"
+        while (note := tk.CHORD_NOTE.match(body, pos)) is not None:
             pitches.append(
                 (self._pitch(*note.group("acc", "letter", "oct")), bool(note.group("tie")))
             )
@@ -243,8 +245,10 @@ class BodyReader:
         self.field(m.group("fkey"), m.group("fval"))
 
     def _tuplet(self, m) -> None:
-        p = int(m.group("tp"))
-        q, r = m.group("tq"), m.group("tr")
+        p, q, r = m.group("tp", "tq", "tr")
+        if max(len(p), len(q or ""), len(r or "")) > MAX_NUMBER_DIGITS:
+            raise FieldError(f"tuplet ({m.group('tuplet')[1:20]} has a number too long")
+        p = int(p)
         if p < 2 or p > 9 and not q:
             raise FieldError(f"impossible tuplet ({m.group('tuplet')[1:]}")
         if q:

@@ -6,10 +6,12 @@ when it cannot read it; the tune reader turns that into an ``AbcParseError`` wit
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from musicgen.music.limits import MAX_QPM
 from musicgen.music.score import Key
 
 # The first three letters of each mode name (ABC 2.1 3.1.14: case-insensitive, only the
@@ -124,20 +126,24 @@ def parse_meter(value: str) -> tuple[int, int] | None:
     return numerator, denominator
 
 
+# L: is a fraction of small whole numbers ("1/8"); anything else ("1e9") is not ABC.
+_UNIT = re.compile(r"(\d{1,4})(?:/(\d{1,4}))?")
+
+
 def parse_unit(value: str) -> Fraction:
     """Read an ``L:`` value such as ``"1/8"`` (a fraction of a whole note).
 
     Raises:
-        FieldError: for anything but a positive fraction.
+        FieldError: for anything but a positive fraction of numbers up to 4 digits.
     """
     value = value.split("%", 1)[0].strip()
-    try:
-        unit = Fraction(value.replace(" ", ""))
-    except (ValueError, ZeroDivisionError):
-        raise FieldError(f"unknown unit note length {value!r}") from None
-    if unit <= 0:
+    m = _UNIT.fullmatch(value.replace(" ", ""))
+    if m is None:
+        raise FieldError(f"unknown unit note length {value[:20]!r}")
+    numerator, denominator = int(m.group(1)), int(m.group(2) or 1)
+    if numerator == 0 or denominator == 0:
         raise FieldError(f"unit note length must be positive, got {value!r}")
-    return unit
+    return Fraction(numerator, denominator)
 
 
 def default_unit(meter: tuple[int, int] | None) -> Fraction:
@@ -156,11 +162,25 @@ def parse_tempo(value: str, unit: Fraction) -> float | None:
 
     Forms: ``1/4=120``, ``3/8=80``, ``1/4 3/8=40`` (beats summed), ``"Allegro" 1/4=120``,
     ``120`` (unit notes per minute, ABC 1.6), ``C=120`` and ``C2=120`` (unit multiples).
-    A tempo mark with text only (``"Allegro"``) gives None: the caller keeps its default.
+    A tempo mark with text only (``"Allegro"``), or a number that cannot be read, gives
+    None: the caller keeps its default.
+
+    Raises:
+        FieldError: for a tempo that is zero, negative, not finite or above ``MAX_QPM``.
     """
     value = re.sub(r'"[^"]*"', " ", value.split("%", 1)[0]).strip()
     if not value:
         return None
+    qpm = _read_tempo(value, unit)
+    if qpm is not None and not (qpm > 0 and math.isfinite(qpm) and qpm <= MAX_QPM):
+        raise FieldError(
+            f"tempo Q:{value[:20]} is {qpm:g} quarter notes per minute; "
+            f"a tempo must be above 0 and at most {MAX_QPM:g}"
+        )
+    return qpm
+
+
+def _read_tempo(value: str, unit: Fraction) -> float | None:
     beats, eq, bpm = value.rpartition("=")
     try:
         if not eq:
@@ -168,8 +188,8 @@ def parse_tempo(value: str, unit: Fraction) -> float | None:
         rate = float(bpm.strip())
         old = _OLD_TEMPO.match(value.replace(" ", ""))
         if old:
-            return rate * float(unit) * 4 * int(old.group(1) or 1)
+            return rate * float(unit) * 4 * int(old.group(1)[:4] or 1)
         beat = sum(Fraction(int(n), int(d)) for n, d in _BEATS.findall(beats))
-    except (ValueError, ZeroDivisionError):
+    except (ValueError, ZeroDivisionError, OverflowError):
         return None
-    return rate * float(beat) * 4 if beat > 0 and rate > 0 else None
+    return rate * float(beat) * 4 if beat > 0 else None

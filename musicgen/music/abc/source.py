@@ -69,7 +69,7 @@ def load_abc_source(source: str | os.PathLike) -> tuple[str, str]:
         data = path.read_bytes()
         if data[:2] == b"\x1f\x8b":  # gzip magic, whatever the suffix says
             data = gzip.decompress(data)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, gzip.BadGzipFile, ValueError) as exc:  # ValueError: a NUL byte
         raise AbcParseError(f"cannot read file: {exc}", source=str(path)) from exc
     return decode_abc_bytes(data), str(path)
 

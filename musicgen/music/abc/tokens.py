@@ -11,12 +11,13 @@ import re
 from fractions import Fraction
 
 from musicgen.music.abc.fields import FieldError
+from musicgen.music.limits import MAX_ENDING_NUMBER, MAX_NUMBER_DIGITS
 
 _LEN = r"\d*(?:/+\d*)*"
 _NOTE = rf"(?P<acc>\^\^|\^|__|_|=)?(?P<letter>[A-Ga-g])(?P<oct>[,']*)(?P<len>{_LEN})(?P<tie>-?)"
 
 TOKEN = re.compile(
-    r"""[ \t`]*(?:
+    r"""[ \t`]*+(?:
     (?P<note>NOTE)
   | (?P<rest>[zx](?P<rlen>LEN))
   | (?P<mrest>Z(?P<bars>\d*))
@@ -49,12 +50,15 @@ def length(text: str) -> Fraction:
     """The multiplier written after a note: ``"2"``, ``"/2"``, ``"/"``, ``"//"``, ``"3/"``.
 
     Raises:
-        FieldError: for a zero length or a division by zero (``/0``).
+        FieldError: for a zero length, a division by zero (``/0``), or a number of more
+            than ``MAX_NUMBER_DIGITS`` digits.
     """
     cached = _LENGTHS.get(text)
     if cached is not None:
         return cached
     head, *parts = text.split("/")
+    if any(len(part) > MAX_NUMBER_DIGITS for part in (head, *parts)):
+        raise FieldError(f"note length {text[:20]!r} has a number over {MAX_NUMBER_DIGITS} digits")
     value = Fraction(int(head) if head else 1)
     for part in parts:
         divisor = int(part) if part else 2
@@ -85,10 +89,19 @@ def broken(text: str) -> tuple[Fraction, Fraction]:
 
 
 def ending_numbers(text: str) -> tuple[int, ...]:
-    """``"1"`` → (1,), ``"1,3"`` → (1, 3), ``"1-3"`` → (1, 2, 3)."""
+    """``"1"`` → (1,), ``"1,3"`` → (1, 3), ``"1-3"`` → (1, 2, 3).
+
+    Raises:
+        FieldError: for a number above ``MAX_ENDING_NUMBER`` (a range is expanded in full).
+    """
     numbers: list[int] = []
     for part in text.split(","):
         lo, _, hi = part.partition("-")
+        # digits checked first: int() of thousands of digits is itself slow
+        if len(lo) > 3 or len(hi) > 3 or max(int(lo or 0), int(hi or 0)) > MAX_ENDING_NUMBER:
+            raise FieldError(
+                f"ending {text[:20]!r} goes past {MAX_ENDING_NUMBER}, the largest read"
+            )
         if lo and hi:
             numbers.extend(range(int(lo), int(hi) + 1))
         elif lo:

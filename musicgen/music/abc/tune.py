@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -19,8 +20,9 @@ from musicgen.music.abc.fields import (
 from musicgen.music.abc.parts import part_order, part_spans
 from musicgen.music.abc.repeats import played_spans
 from musicgen.music.abc.source import AbcTuneText
-from musicgen.music.abc.voice import Voice, to_quarters
+from musicgen.music.abc.voice import TICKS, Voice, to_quarters
 from musicgen.music.errors import AbcParseError
+from musicgen.music.limits import MAX_NOTES_PER_TUNE, MAX_SPAN_QUARTERS, MAX_TUNE_CHARS
 from musicgen.music.score import ChordSymbol, Note, Score, Tempo, TimeSignature
 from musicgen.music.timeline import DEFAULT_QPM
 
@@ -92,8 +94,13 @@ def read_tune(
 
     Raises:
         AbcParseError: naming ``source``, the tune and the line of the first problem
-            (with ``warnings``, only for a tune that has no music to read: no ``K:``).
+            (with ``warnings``, only for a tune that has no music to read: no ``K:``), or
+            the tune's ``X:`` line when the whole tune is past a limit of
+            :mod:`musicgen.music.limits` (size, notes, span).
     """
+    if len(tune.text) > MAX_TUNE_CHARS:
+        message = f"tune of {len(tune.text)} characters is longer than {MAX_TUNE_CHARS}"
+        raise AbcParseError(message, source, tune.label, tune.line)
     lines = tune.text.split("\n")
     header = _Header(**{**vars(defaults or _Header()), "voices": []})
     here = [0]  # the line being read, for the error
@@ -107,7 +114,10 @@ def read_tune(
         reader = _read_lines(lines, header, here, None if warnings is None else warn)
     except FieldError as exc:
         raise AbcParseError(str(exc), source, tune.label, tune.line + here[0]) from None
-    return _score(reader, header, expand_repeats)
+    try:
+        return _score(reader, header, expand_repeats)
+    except FieldError as exc:  # a limit of the whole tune, or its header's Q:
+        raise AbcParseError(str(exc), source, tune.label, tune.line) from None
 
 
 def _read_lines(lines: list[str], header: _Header, here: list[int], warn) -> BodyReader:
@@ -198,11 +208,14 @@ def _score(reader: BodyReader, header: _Header, expand_repeats: bool) -> Score:
         spans = _spans(voice, expand_repeats, header.parts)
         # sorted on integer ticks first, so Score's own sort on Fractions finds it in order
         ticks = sorted(_remap(voice.notes, spans), key=lambda n: (n[1], n[0], n[2]))
+        _check_span(max([voice.time] + [s + d for _, s, d in ticks]))
         notes += [Note(p, q[s], q[d]) for p, s, d in ticks]
         chords += [ChordSymbol(q[s], t) for s, t in _remap(voice.chords, spans, at=0)]
         if index == 0:
             meters = [TimeSignature(q[s], *m) for s, m in _remap(voice.meters, spans, at=0)]
         tempos += [Tempo(q[s], qpm) for s, qpm in _remap(voice.tempos, spans, at=0)]
+    if len(notes) > MAX_NOTES_PER_TUNE:
+        raise FieldError(f"tune has {len(notes)} notes, more than {MAX_NOTES_PER_TUNE}")
     if header.meter is not None and not any(ts.start == 0 for ts in meters):
         meters.insert(0, TimeSignature(Fraction(0), *header.meter))
     unit = header.unit or default_unit(header.meter)
@@ -235,24 +248,44 @@ def _spans(voice: Voice, expand: bool, order: list[str] | None) -> list[tuple] |
     if not expand or not (voice.markers or by_parts):
         return None
     end = max([voice.time] + [n[1] + n[2] for n in voice.notes])
+    _check_span(end)
     if by_parts:
         return part_spans(voice.markers, voice.parts, order, end)
     return played_spans(voice.markers, end)
 
 
+def _check_span(end_ticks: int | Fraction) -> None:
+    if end_ticks > MAX_SPAN_QUARTERS * TICKS:
+        raise FieldError(
+            f"tune spans {float(end_ticks / TICKS):g} quarter notes, more than "
+            f"{MAX_SPAN_QUARTERS}, the longest read"
+        )
+
+
 def _remap(items: list, spans: list[tuple] | None, at: int = 1) -> list:
     """Copy each item (a tuple or list with its start at index ``at``) into every played
-    span that holds its start, moved to the span's played time."""
+    span that holds its start, moved to the span's played time.
+
+    Raises:
+        FieldError: when more than ``MAX_NOTES_PER_TUNE`` copies would be made.
+    """
     if spans is None:
         return items
+    # sorted by start (stable), so each span's items are one slice: spans x items would
+    # be quadratic on a repeat structure that plays thousands of spans
+    order = sorted(items, key=lambda item: item[at])
+    starts = [item[at] for item in order]
     out, played = [], 0
     for lo, hi in spans:
         shift = played - lo
-        for item in items:
-            if lo <= item[at] < hi:
-                moved = list(item)
-                moved[at] += shift
-                out.append(moved)
+        for item in order[bisect_left(starts, lo) : bisect_left(starts, hi)]:
+            moved = list(item)
+            moved[at] += shift
+            out.append(moved)
+        if len(out) > MAX_NOTES_PER_TUNE:
+            raise FieldError(
+                f"repeats expand to more than {MAX_NOTES_PER_TUNE} notes or events, the most read"
+            )
         played += hi - lo
     return out
 

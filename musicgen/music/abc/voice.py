@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from musicgen.music.abc.fields import KeySpec
+from musicgen.music.abc.fields import FieldError, KeySpec
 from musicgen.music.abc.parts import PartLabel
 from musicgen.music.abc.repeats import Marker
+from musicgen.music.limits import MAX_NOTE_QUARTERS
 
 ZERO = 0
 TICKS = 2**8 * 3**3 * 5**2 * 7  # ticks per quarter note
@@ -89,7 +90,11 @@ class Voice:
         self.unit, self.plain = unit, {}
 
     def duration(self, multiplier: Fraction) -> int | Fraction:
-        """Length in ticks of the next event, consuming broken rhythm and tuplet."""
+        """Length in ticks of the next event, consuming broken rhythm and tuplet.
+
+        Raises:
+            FieldError: for an event longer than ``MAX_NOTE_QUARTERS``.
+        """
         dur = self.unit * multiplier
         if self.next_factor is not None:
             dur *= self.next_factor
@@ -97,6 +102,11 @@ class Voice:
         if self.tuplet_left:
             dur *= self.tuplet_factor
             self.tuplet_left -= 1
+        if dur > MAX_NOTE_QUARTERS:
+            raise FieldError(
+                f"a note or rest of {float(dur):g} quarter notes is longer than "
+                f"{MAX_NOTE_QUARTERS}, the longest read"
+            )
         return to_ticks(dur)
 
     def place_one(self, pitch: int, dur: int | Fraction, tied: bool) -> None:
