@@ -8,10 +8,13 @@ import hydra
 from omegaconf import DictConfig
 
 from musicgen.cli.common import UserError, fail_cleanly
-from musicgen.generation.continuation import continue_score
+from musicgen.generation.continuation import (
+    MAX_NEW_TOKENS,
+    continue_abc,
+    continue_score,
+    continue_text,
+)
 from musicgen.generation.prompt import cut_prompt, load_prompt, prompt_end
-from musicgen.generation.sampler import generate
-from musicgen.generation.stopping import StopAfterBars
 from musicgen.music import Score, write_midi
 from musicgen.music.abc import read_abc_book
 from musicgen.music.abc.cut import cut_abc_text
@@ -28,23 +31,14 @@ def main(cfg: DictConfig) -> None:
         print(f"checkpoint: {path} (step {ck.step})")
         out = Path(cfg.out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        if is_text_corpus(ck):
-            runner = sample_text
-        elif getattr(ck.tokenizer, "input_kind", "score") == "score":
-            runner = sample_notes
-        else:
-            runner = sample_abc_text
-        for line in runner(ck, cfg, out):
+        runner = {"notes": sample_notes, "abc": sample_abc_text, "text": sample_text}
+        for line in runner[ck.tokenizer.kind](ck, cfg, out):
             print(line)
 
 
-def is_text_corpus(ck) -> bool:
-    """Whether the checkpoint was trained on plain text (not music, not ABC)."""
-    return str(ck.config.get("data", {}).get("_target_", "")).endswith("TextDataModule")
-
-
-def _sampling_args(cfg: DictConfig, default_tokens: int = 2048) -> dict:
-    max_tokens = default_tokens if cfg.max_tokens is None else cfg.max_tokens
+def sampling_args(cfg: DictConfig, kind: str) -> dict:
+    """The sampler's settings from a sampling config (``conf/sampling/default.yaml``)."""
+    max_tokens = MAX_NEW_TOKENS[kind] if cfg.max_tokens is None else cfg.max_tokens
     return {
         "n_samples": cfg.n_samples, "max_new_tokens": max_tokens,
         "temperature": cfg.temperature, "top_k": cfg.top_k, "top_p": cfg.top_p,
@@ -62,7 +56,7 @@ def sample_notes(ck, cfg: DictConfig, out: Path) -> list[str]:
         prompt = load_prompt(cfg.prompt, cfg.prompt_bars, cfg.prompt_seconds)
     scores, warnings = continue_score(
         ck.model, ck.tokenizer, prompt, max_bars=cfg.max_bars, max_seconds=cfg.max_seconds,
-        **_sampling_args(cfg),
+        **sampling_args(cfg, "notes"),
     )  # fmt: skip
     lines += [f"warning: {w}" for w in warnings]
     end = None if prompt is None else prompt_end(prompt)
@@ -94,14 +88,12 @@ def _write_sample(score: Score, stem: Path, prompt_at, audio: bool) -> str:
 
 def sample_abc_text(ck, cfg: DictConfig, out: Path) -> list[str]:
     """Character-level ABC checkpoints: each sample is a tune, read back with our reader."""
-    tok = ck.tokenizer
     text = _abc_prompt_text(cfg.prompt, cfg.prompt_bars) if cfg.prompt else ""
-    ids = tok.encode(text)[:-1] if text else [tok.bos_id]
-    stop = StopAfterBars.for_tokenizer(tok, cfg.max_bars)
-    news = generate(ck.model, ids, eos_id=tok.eos_id, stop=stop, **_sampling_args(cfg))
+    tunes = continue_abc(
+        ck.model, ck.tokenizer, text, max_bars=cfg.max_bars, **sampling_args(cfg, "abc")
+    )
     lines, valid = [], 0
-    for i, new in enumerate(news):
-        tune = text + tok.decode(new)
+    for i, tune in enumerate(tunes):
         stem = out / f"sample_{i:02d}"
         stem.with_suffix(".abc").write_text(tune + "\n", encoding="utf-8")
         book = read_abc_book(tune)  # valid: every token reads, in the written order
@@ -114,7 +106,7 @@ def sample_abc_text(ck, cfg: DictConfig, out: Path) -> list[str]:
             problems = book.errors + book.warnings
             reason = problems[0].message if problems else "no notes"
             lines.append(f"{stem.name}: not a valid tune ({reason}) -> {stem.with_suffix('.abc')}")
-    lines.append(f"valid ABC tunes: {valid} of {len(news)}")
+    lines.append(f"valid ABC tunes: {valid} of {len(tunes)}")
     return lines
 
 
@@ -126,18 +118,13 @@ def sample_text(ck, cfg: DictConfig, out: Path) -> list[str]:
     model saw it (a word-level model shows its unknown words as ``<unk>``) followed by the
     continuation; each is also written to ``<out_dir>/sample_NN.txt``.
     """
-    tok = ck.tokenizer
     prompt = _text_prompt(str(cfg.prompt or ""), ck.path)
-    ids = tok.encode(prompt.rstrip("\n") if prompt else "\n")
-    if prompt and ids and ids[-1] == tok.eos_id:
-        ids = ids[:-1]  # the prompt's line goes on: no end of line yet
-    news = generate(ck.model, ids, eos_id=tok.eos_id, **_sampling_args(cfg, default_tokens=100))
+    _, samples = continue_text(ck.model, ck.tokenizer, prompt, **sampling_args(cfg, "text"))
     lines = []
-    for i, new in enumerate(news):
-        text = tok.decode([*ids, *new]).strip("\n")
+    for i, (text, new) in enumerate(samples):
         path = out / f"sample_{i:02d}.txt"
         path.write_text(text + "\n", encoding="utf-8")
-        lines.append(f"--- sample {i} ({len(new)} new tokens) -> {path}\n{text}")
+        lines.append(f"--- sample {i} ({new} new tokens) -> {path}\n{text}")
     return lines
 
 

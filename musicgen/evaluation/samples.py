@@ -13,16 +13,17 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from musicgen.generation.continuation import continue_score
+from musicgen.generation.continuation import (
+    continue_abc,
+    continue_abc_tune,
+    continue_score,
+    continue_tune,
+)
 from musicgen.generation.prompt import prompt_end
-from musicgen.generation.sampler import generate
-from musicgen.generation.stopping import StopAfterBars
 from musicgen.metrics import NgramIndex, histograms, plot_histograms, score_set, written_bars
 from musicgen.music import Score
 from musicgen.music.abc import read_abc_book
-from musicgen.music.abc.cut import cut_abc_text
-from musicgen.music.edit import tail, truncate
-from musicgen.music.timeline import bar_line_after
+from musicgen.music.edit import tail
 
 OTHER_SPLIT = {"test": "val", "val": "test", "train": "test"}
 # A sample: the score (None when ABC text does not read) and, for ABC text, the bars as
@@ -74,12 +75,7 @@ def new_pieces(model, tokenizer, n: int, max_bars: int, sampling: dict) -> list[
             model, tokenizer, None, max_bars=max_bars, n_samples=n, **sampling
         )
         return [(s, None) for s in scores]
-    stop = StopAfterBars.for_tokenizer(tokenizer, max_bars)
-    news = generate(
-        model, [tokenizer.bos_id], n_samples=n, eos_id=tokenizer.eos_id, stop=stop,
-        max_new_tokens=4096, **sampling,
-    )  # fmt: skip
-    texts = [tokenizer.decode(new) for new in news]
+    texts = continue_abc(model, tokenizer, max_bars=max_bars, n_samples=n, **sampling)
     return [(read_tune(t), written_bars(t)) for t in texts]
 
 
@@ -92,19 +88,13 @@ def continuations(
     for k, (score, text) in enumerate(tunes):
         seed = {**sampling, "seed": sampling.get("seed", 0) + k}
         if text is None:
-            prompt = truncate(score, bar_line_after(score, prompt_bars))
-            (full,), _ = continue_score(model, tokenizer, prompt, max_bars=max_bars, **seed)
-            out.append((tail(full, prompt_end(prompt)), None))
+            *_, new = continue_tune(model, tokenizer, score, prompt_bars, max_bars=max_bars, **seed)
+            out.append((new, None))
             continue
-        prompt_text = cut_abc_text(text, prompt_bars)
-        prompt = read_tune(prompt_text)
-        ids = tokenizer.encode(prompt_text)[:-1]
-        stop = StopAfterBars.for_tokenizer(tokenizer, max_bars)
-        (new,) = generate(
-            model, ids, eos_id=tokenizer.eos_id, stop=stop, max_new_tokens=4096, **seed
+        prompt_text, full_text = continue_abc_tune(
+            model, tokenizer, text, prompt_bars, max_bars=max_bars, **seed
         )
-        full_text = prompt_text + tokenizer.decode(new)
-        full = read_tune(full_text)
+        prompt, full = read_tune(prompt_text), read_tune(full_text)
         if full is None or prompt is None:
             out.append((None, None))
             continue

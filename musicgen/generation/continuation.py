@@ -1,4 +1,13 @@
-"""Continue a score with a note-token model: the one path the CLI and the W&B callback share."""
+"""Continuations, one function per kind of run (``tokenizer.kind``): the one path that
+``musicgen-sample``, the training callback, ``musicgen-eval`` and the studio share.
+
+- ``notes``: :func:`continue_score` (a prompt Score, or nothing) and :func:`continue_tune`
+  (a tune cut to its first bars, continued, and the new bars alone);
+- ``abc``: :func:`continue_abc` (ABC text as characters) and :func:`continue_abc_tune`;
+- ``text``: :func:`continue_text`.
+
+Each stops at a hard cap of new tokens, ``MAX_NEW_TOKENS[kind]`` unless given.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +19,19 @@ from musicgen.generation.prompt import fit_to_range, join_continuation, prompt_e
 from musicgen.generation.sampler import generate
 from musicgen.generation.stopping import StopAfterBars, StopAfterSeconds
 from musicgen.music import Score
-from musicgen.music.timeline import bar_lines
+from musicgen.music.abc.cut import cut_abc_text
+from musicgen.music.edit import tail, truncate
+from musicgen.music.timeline import bar_line_after, bar_lines
 from musicgen.tokenizers.vocab import BAR
+
+# Hard caps on new tokens per sample: a note-token bar of a folk tune takes ~20-60 tokens,
+# an ABC bar ~10-30 characters; text stops at the end of its line long before 100 words.
+MAX_NEW_TOKENS = {"notes": 2048, "abc": 4096, "text": 100}
 
 
 def continue_score(
     model, tokenizer, prompt: Score | None, *, max_bars: int = 16,
-    max_seconds: float | None = None, max_new_tokens: int = 2048, **sampling,
+    max_seconds: float | None = None, max_new_tokens: int = MAX_NEW_TOKENS["notes"], **sampling,
 ) -> tuple[list[Score], list[str]]:  # fmt: skip
     """Grammar-constrained continuations of ``prompt`` (or new pieces when it is None).
 
@@ -78,3 +93,63 @@ def _joined(prompt: Score, seen: Score, full: Score) -> Score:
     offset = prompt_end(prompt)
     notes = [replace(n, start=n.start - offset) for n in full.notes if added[n] > 0]
     return join_continuation(prompt, Score(notes=notes))
+
+
+def continue_tune(
+    model, tokenizer, tune: Score, prompt_bars: int, *, max_bars: int, **sampling
+) -> tuple[Score, Score, Score]:
+    """A tune cut to its first ``prompt_bars`` bars, continued for ``max_bars`` bars.
+
+    Returns:
+        The prompt, the whole continued piece (one sample), and its new bars alone, timed
+        from 0 at the prompt's end (what the musical metrics score).
+    """
+    prompt = truncate(tune, bar_line_after(tune, prompt_bars))
+    (full,), _ = continue_score(model, tokenizer, prompt, max_bars=max_bars, **sampling)
+    return prompt, full, tail(full, prompt_end(prompt))
+
+
+def continue_abc(
+    model, tokenizer, prompt_text: str = "", *, max_bars: int = 16,
+    max_new_tokens: int = MAX_NEW_TOKENS["abc"], **sampling,
+) -> list[str]:  # fmt: skip
+    """ABC-character continuations of ``prompt_text`` (a tune's header and first bars, or
+    nothing for new tunes): each sample's whole text, prompt included.
+
+    A sample ends after ``max_bars`` new bar lines, at ``<eos>`` or at the token cap.
+    """
+    ids = tokenizer.encode(prompt_text)[:-1] if prompt_text else [tokenizer.bos_id]
+    stop = StopAfterBars.for_tokenizer(tokenizer, max_bars)
+    news = generate(
+        model, ids, eos_id=tokenizer.eos_id, stop=stop, max_new_tokens=max_new_tokens, **sampling
+    )
+    return [prompt_text + tokenizer.decode(new) for new in news]
+
+
+def continue_abc_tune(
+    model, tokenizer, text: str, prompt_bars: int, *, max_bars: int, **sampling
+) -> tuple[str, str]:
+    """An ABC tune's text cut to its first ``prompt_bars`` written bars and continued:
+    ``(prompt text, continued text)`` of one sample."""
+    prompt_text = cut_abc_text(text, prompt_bars)
+    (full,) = continue_abc(
+        model, tokenizer, prompt_text, max_bars=max_bars, **{**sampling, "n_samples": 1}
+    )
+    return prompt_text, full
+
+
+def continue_text(
+    model, tokenizer, prompt: str = "", *, max_new_tokens: int = MAX_NEW_TOKENS["text"],
+    **sampling,
+) -> tuple[str, list[tuple[str, int]]]:  # fmt: skip
+    """Text continuations of ``prompt``: the prompt as the model saw it (a word model shows
+    its unknown words as ``<unk>``) and, per sample, (whole text, new tokens).
+
+    A sample stops at the end of its line (``<eos>``) or at the token cap.
+    """
+    ids = tokenizer.encode(prompt.rstrip("\n") if prompt else "\n")
+    if prompt and ids and ids[-1] == tokenizer.eos_id:
+        ids = ids[:-1]  # the prompt's line goes on: no end of line yet
+    news = generate(model, ids, eos_id=tokenizer.eos_id, max_new_tokens=max_new_tokens, **sampling)
+    shown = tokenizer.decode(ids).strip("\n")
+    return shown, [(tokenizer.decode([*ids, *new]).strip("\n"), len(new)) for new in news]

@@ -11,7 +11,7 @@ import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import WandbLogger
 
-from musicgen.generation.continuation import continue_score
+from musicgen.generation.continuation import continue_tune
 from musicgen.generation.prompt import prompt_end
 from musicgen.metrics import (
     bar_correctness,
@@ -22,9 +22,8 @@ from musicgen.metrics import (
     score_set,
 )
 from musicgen.music import write_midi
-from musicgen.music.edit import tail, truncate
+from musicgen.music.edit import tail
 from musicgen.music.render import piano_roll, render_wav
-from musicgen.music.timeline import bar_line_after
 
 
 def checkpoint_callbacks(ckpt_dir: Path, every_n_train_steps: int, save_top_k: int) -> list:
@@ -125,14 +124,21 @@ class SampleLogger(pl.Callback):
     (title, audio, piano roll, the MIDI file's name, its metrics) plus the audio and image
     panels. Note-token runs only (a character model's samples are text; ``musicgen-eval``
     scores those).
+
+    Args:
+        n_tunes: validation tunes continued each time (0: off).
+        prompt_bars: bars of each tune given as the prompt.
+        max_bars: new bars per continuation.
+        **sampling: the sampler's settings (``temperature``, ``top_k``, ``top_p``,
+            ``repetition_penalty``), shared with ``musicgen-sample`` through
+            ``conf/sampling/default.yaml``.
     """
 
     def __init__(
-        self, n_tunes: int = 2, prompt_bars: int = 4, max_bars: int = 8, top_p: float = 0.95
+        self, n_tunes: int = 2, prompt_bars: int = 4, max_bars: int = 8, **sampling
     ) -> None:
-        self.n_tunes, self.prompt_bars, self.max_bars, self.top_p = (
-            n_tunes, prompt_bars, max_bars, top_p,
-        )  # fmt: skip
+        self.n_tunes, self.prompt_bars, self.max_bars = n_tunes, prompt_bars, max_bars
+        self.sampling = sampling
 
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         dm = trainer.datamodule
@@ -145,19 +151,16 @@ class SampleLogger(pl.Callback):
         out.mkdir(parents=True, exist_ok=True)
         rows, news, reals = [], [], []
         for i, tune in enumerate(dm.tunes("val", self.n_tunes)):
-            cut = bar_line_after(tune, self.prompt_bars)
-            prompt = truncate(tune, cut)
-            (score,), _ = continue_score(
-                pl_module.model, tokenizer, prompt, max_bars=self.max_bars,
-                seed=trainer.global_step + i, top_p=self.top_p,
+            prompt, score, new = continue_tune(
+                pl_module.model, tokenizer, tune, self.prompt_bars, max_bars=self.max_bars,
+                seed=trainer.global_step + i, **self.sampling,
             )  # fmt: skip
             stem = out / f"tune{i}"
             write_midi(score, stem.with_suffix(".mid"))
             piano_roll(score, stem.with_suffix(".png"), prompt_end(prompt), title=tune.title)
             render_wav(score, stem.with_suffix(".wav"))
-            new = tail(score, prompt_end(prompt))
             news.append(new)
-            reals.append(tail(tune, cut))
+            reals.append(tail(tune, prompt_end(prompt)))
             rows.append((stem, tune.title, sample_metrics(new)))
         figures = {f"samples/{k}": v for k, v in set_metrics(news, reals).items()}
         pl_module.log_dict(figures)
