@@ -161,7 +161,7 @@ def _sample_scores(ck: LoadedCheckpoint, dm, cfg: DictConfig, indexes: dict) -> 
     plots = cfg.plots or (Path(cfg.out).with_suffix("").as_posix() + "_plots" if cfg.out else None)
     if plots is not None:
         Path(plots).mkdir(parents=True, exist_ok=True)
-    sampling = {"temperature": cfg.temperature, "top_p": cfg.top_p, "seed": cfg.seed}
+    sampling = {k: cfg[k] for k in ("temperature", "top_k", "top_p", "repetition_penalty", "seed")}
     return evaluate_samples(
         ck, dm, cfg.split, n_samples=cfg.n_samples, prompt_bars=cfg.prompt_bars,
         max_bars=cfg.max_bars, sampling=sampling, plots=Path(plots) if plots else None,

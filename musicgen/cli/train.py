@@ -15,15 +15,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from musicgen.cli.common import UserError, fail_cleanly
 from musicgen.training.callbacks import (
-    CorpusSummary,
-    SampleLogger,
-    checkpoint_callbacks,
     unigram_entropy,
 )
 from musicgen.training.checkpoint import newest_last_checkpoint, read_checkpoint
 from musicgen.training.loggers import (
     KeepEarlierRows,
-    build_loggers,
     finish_wandb,
     set_aside_csv_log,
     wandb_sync_hint,
@@ -104,15 +100,14 @@ def train(cfg: DictConfig, run_dir: Path) -> float | None:
     resolved["model"]["vocab_size"] = data.vocab_size
     module = instantiate(cfg.module, model=model, tokenizer=data.tokenizer)
     module.run_config = resolved  # not through instantiate: it would build its _target_s
-    loggers = build_loggers(
-        run_dir, name, OmegaConf.to_container(cfg.logger.wandb) if cfg.logger.wandb else None
-    )
+    loggers = instantiate(cfg.logger, run_dir=run_dir, name=name, _convert_="all")
     for lg in loggers:
         lg.log_hyperparams(resolved)
+    cb = cfg.callbacks
     callbacks = [
-        *checkpoint_callbacks(run_dir / "checkpoints", **cfg.callbacks.checkpoint),
-        CorpusSummary(),
-        SampleLogger(**cfg.callbacks.samples),
+        *instantiate(cb.checkpoint, ckpt_dir=run_dir / "checkpoints"),  # [last, best]
+        instantiate(cb.corpus),
+        instantiate(cb.samples, _convert_="all"),
     ]
     if earlier_csv is not None:
         callbacks.append(KeepEarlierRows(earlier_csv, loggers[0]))

@@ -49,9 +49,13 @@ def run_id(run_dir: Path) -> str:
     return rid
 
 
-def build_loggers(run_dir: Path, name: str, wandb_cfg: dict | None) -> list[Logger]:
-    """CSV always; W&B too when ``wandb_cfg`` is given (keys: project, entity, mode, tags)."""
+def build_loggers(run_dir: Path, name: str, wandb: dict | None = None) -> list[Logger]:
+    """CSV always; W&B too when ``wandb`` is given (keys: project, entity, mode, tags).
+
+    Built from ``conf/logger/*.yaml`` with the run's folder and name added at run time.
+    """
     loggers: list[Logger] = [CSVLogger(save_dir=str(run_dir), name="csv", version="")]
+    wandb_cfg = dict(wandb or {})
     if wandb_cfg:
         mode = wandb_mode(wandb_cfg.get("mode", "auto"))
         loggers.append(
