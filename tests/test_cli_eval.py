@@ -36,9 +36,9 @@ def test_a_music_checkpoint_gets_nats_per_token_and_per_tune(note_ckpt, tmp_path
     assert r["loss"] == r["nats_per_token"]
     # the figures are the sum over the test tunes, each scored from its first token
     ck = load_checkpoint(note_ckpt)
-    from musicgen.cli.eval import data_module
+    from musicgen.training.corpus import checkpoint_corpus
 
-    dm = data_module(ck)
+    dm = checkpoint_corpus(ck)
     docs = [dm.cache.document(int(i)) for i in dm.splits["test"]]
     nll = sum(document_nll(ck.model, docs))
     assert r["tunes"] == len(docs) > 0

@@ -15,8 +15,8 @@ import pytest
 from conftest import SHARED_DATA, run
 from test_cli_eval import readme_fields
 
-from musicgen.cli.eval import data_module
 from musicgen.training.checkpoint import load_checkpoint
+from musicgen.training.corpus import checkpoint_corpus
 
 WIKI = SHARED_DATA / "text" / "wikitext-2"
 
@@ -79,7 +79,7 @@ def test_validation_perplexity_falls_well_below_the_unigram_perplexity(word_run,
     word_ppl = [float(r["val/word_ppl"]) for r in rows if r.get("val/word_ppl")]
     ck = load_checkpoint(word_run / "checkpoints" / "last.ckpt")
     assert ck.tokenizer.vocab_size == 5000
-    unigram = unigram_ppl(data_module(ck), "val")
+    unigram = unigram_ppl(checkpoint_corpus(ck), "val")
     assert unigram > corpus.unigram_floor  # word frequencies alone leave this uncertainty
     # a model that uses the context does far better (see the measured figures in `corpus`)
     assert word_ppl and word_ppl[-1] < corpus.ratio * unigram, (word_ppl, unigram)
@@ -94,7 +94,7 @@ def test_musicgen_eval_writes_the_documented_json(word_run, tmp_path):
     music_only = {"tunes", "nats_per_tune", "samples"}
     assert readme_fields("### What musicgen-eval writes") - music_only <= set(r)
     ck = load_checkpoint(ckpt)
-    dm = data_module(ck)
+    dm = checkpoint_corpus(ck)
     assert r["words"] == dm.word_count("val") == len(dm.cache.document(1))
     assert r["word_ppl"] == pytest.approx(r["ppl"], rel=1e-9)  # one token per word
     # the state carries across the split: no worse than training's windows of 32 words

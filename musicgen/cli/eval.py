@@ -30,8 +30,8 @@ from musicgen.training.checkpoint import (
     LoadedCheckpoint,
     load_checkpoint,
     newest_last_checkpoint,
-    safe_instantiate,
 )
+from musicgen.training.corpus import checkpoint_corpus
 
 SPLITS = ("train", "val", "test")
 
@@ -70,28 +70,12 @@ def evaluate_checkpoints(cfg: DictConfig) -> dict:
     return report
 
 
-def data_module(ck: LoadedCheckpoint, overrides: DictConfig | dict | None = None):
-    """The checkpoint's corpus (its data config, with ``overrides``), prepared and set up."""
-    if "data" not in ck.config:
-        raise UserError(f"{ck.path}: the checkpoint's config has no data section")
-    dm = safe_instantiate(ck.config["data"], ck.path, "data", overrides=overrides)
-    if dm.tokenizer.to_dict() != ck.tokenizer.to_dict():
-        raise UserError(
-            f"{ck.path}: the corpus now gives a different tokenizer than the one the model was"
-            " trained with (the data or its settings changed); pass data overrides that"
-            " rebuild the training corpus"
-        )
-    dm.prepare_data(progress=False)
-    dm.setup()
-    return dm
-
-
 def evaluate_checkpoint(ck: LoadedCheckpoint, cfg: DictConfig, indexes: dict | None = None) -> dict:
     """One checkpoint's record (see the README's table of fields).
 
     ``indexes`` caches each corpus's training n-gram index across checkpoints.
     """
-    dm = data_module(ck, cfg.get("data"))
+    dm = checkpoint_corpus(ck, cfg.get("data"))
     start = time.perf_counter()
     record = {
         "checkpoint": str(ck.path),

@@ -20,7 +20,8 @@ from musicgen.music.abc import read_abc_book
 from musicgen.music.abc.cut import cut_abc_text
 from musicgen.music.abc.source import load_abc_source
 from musicgen.music.render import piano_roll, render_wav
-from musicgen.training.checkpoint import load_checkpoint, newest_last_checkpoint, safe_instantiate
+from musicgen.training.checkpoint import load_checkpoint, newest_last_checkpoint
+from musicgen.training.corpus import checkpoint_corpus
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="sample")
@@ -67,9 +68,7 @@ def sample_notes(ck, cfg: DictConfig, out: Path) -> list[str]:
 
 def heldout_prompt(ck, out: Path, bars: int | None, seconds: float | None) -> tuple[Score, str]:
     """The first test-split tune of the checkpoint's own corpus, cut, and written to ``out``."""
-    data = safe_instantiate(ck.config.get("data"), ck.path, "data")
-    data.prepare_data(progress=False)  # finds the cache the training run built
-    (tune,) = data.tunes("test", 1)
+    (tune,) = checkpoint_corpus(ck).tunes("test", 1)  # the training run's own cache
     prompt = cut_prompt(tune, bars, seconds, source=f"held-out tune {tune.title!r}")
     path = out / "heldout_prompt.mid"
     write_midi(prompt, path)
