@@ -13,7 +13,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from musicgen.cli.common import UserError, fail_cleanly
+from musicgen.cli.common import UserError, command, fail_cleanly
 from musicgen.training.callbacks import (
     unigram_entropy,
 )
@@ -33,8 +33,33 @@ OmegaConf.register_new_resolver(
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    with fail_cleanly("musicgen-train"):
-        return train(cfg, Path(HydraConfig.get().runtime.output_dir))
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        with fail_cleanly("musicgen-train"):
+            return train(cfg, run_dir)
+    except BaseException:
+        remove_if_empty(run_dir)
+        raise
+
+
+def remove_if_empty(run_dir: Path) -> None:
+    """A run that failed before its first checkpoint leaves no folder behind (it would only
+    hold Hydra's files and an empty log, and could be mistaken for a run).
+
+    Only a folder holding nothing but what a run writes is removed, never one with other
+    files (``hydra.run.dir=.`` must not empty the working folder).
+    """
+    ours = {".hydra", "train.log", "csv", "wandb", "wandb_run_id.txt", "checkpoints"}
+    if not run_dir.is_dir() or any(p.name not in ours for p in run_dir.iterdir()):
+        return
+    if not any((run_dir / "checkpoints").glob("*.ckpt")):
+        for handler in logging.getLogger().handlers:  # Hydra's job log lives in the folder
+            if (
+                isinstance(handler, logging.FileHandler)
+                and Path(handler.baseFilename).parent == run_dir
+            ):
+                handler.close()
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def resolve_resume(ckpt_path: str | None, run_dir: Path, name: str) -> tuple[Path | None, Path]:
@@ -140,10 +165,10 @@ def _summary(trainer: pl.Trainer, best, loggers, run_dir: Path, data) -> float |
         print(f"last checkpoint: {last} (step {trainer.global_step})")
     print(f"CSV log: {run_dir / 'csv' / 'metrics.csv'}")
     ckpt = best.best_model_path or run_dir / "checkpoints" / "last.ckpt"
-    print(f"sample from it: musicgen-sample ckpt={ckpt} n_samples=4 out_dir=samples/")
+    print(f"sample from it: {command('musicgen-sample')} ckpt={ckpt} n_samples=4 out_dir=samples/")
     hint = wandb_sync_hint(loggers)
     if hint:
-        print(f"W&B ran offline (no credentials); upload it with: {hint}")
+        print(f"W&B ran offline (no credentials); upload it with: {command('wandb')} {hint}")
     return float(score) if score is not None else None
 
 

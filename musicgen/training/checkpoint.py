@@ -89,17 +89,19 @@ class LoadedCheckpoint:
 
 
 def newest_last_checkpoint(name: str = "*", root: str | Path = "outputs") -> Path:
-    """The most recent ``last.ckpt`` of a run named ``name`` (a glob) under ``root``.
+    """The most recent ``last.ckpt`` of a training run named ``name`` (a glob).
+
+    Only single runs count, ``<root>/train/<date>/<time>-<name>/``: a sweep's jobs
+    (``multirun/``) and ``debug=`` runs (``debug/``) never become ``last``.
 
     Raises:
         CheckpointError: when there is none.
     """
-    found = sorted(
-        Path(root).glob(f"**/*-{name}/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime
-    )
+    runs = Path(root) / "train"
+    found = sorted(runs.glob(f"*/*-{name}/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)
     if not found:
-        what = "any run" if name == "*" else f"a run named '{name}'"
-        raise CheckpointError(f"no last.ckpt of {what} under {root}/")
+        what = "any training run" if name == "*" else f"a training run named '{name}'"
+        raise CheckpointError(f"no last.ckpt of {what} under {runs}/; give ckpt=<file>")
     return found[-1]
 
 

@@ -74,11 +74,11 @@ def build_loggers(run_dir: Path, name: str, wandb: dict | None = None) -> list[L
 
 
 def wandb_sync_hint(loggers: list[Logger]) -> str | None:
-    """For an offline W&B run, the command that uploads it later."""
+    """For an offline W&B run, the arguments of ``wandb`` that upload it later."""
     for lg in loggers:
         if isinstance(lg, WandbLogger) and lg._offline:
             run = lg.experiment
-            return f"wandb sync {Path(run.dir).parent}"
+            return f"sync {Path(run.dir).parent}"
     return None
 
 
