@@ -9,6 +9,7 @@ from omegaconf import DictConfig
 
 from musicgen.cli.common import UserError, fail_cleanly
 from musicgen.generation.continuation import continue_score
+from musicgen.generation.harmonize import sample_harmony
 from musicgen.generation.prompt import cut_prompt, load_prompt, prompt_end
 from musicgen.generation.sampler import generate
 from musicgen.generation.stopping import StopAfterBars
@@ -28,7 +29,9 @@ def main(cfg: DictConfig) -> None:
         print(f"checkpoint: {path} (step {ck.step})")
         out = Path(cfg.out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        if is_text_corpus(ck):
+        if ck.tokenizer.kind == "harmony":  # a melody in, its chords out (issue 16)
+            runner = sample_harmony_cli
+        elif is_text_corpus(ck):
             runner = sample_text
         elif getattr(ck.tokenizer, "input_kind", "score") == "score":
             runner = sample_notes
@@ -36,6 +39,11 @@ def main(cfg: DictConfig) -> None:
             runner = sample_abc_text
         for line in runner(ck, cfg, out):
             print(line)
+
+
+def sample_harmony_cli(ck, cfg: DictConfig, out: Path) -> list[str]:
+    """Harmoniser checkpoints: chords for the prompt's melody (``generation.harmonize``)."""
+    return sample_harmony(ck, cfg.prompt, out, cfg.n_samples, cfg.seed, cfg.temperature, cfg.audio)
 
 
 def is_text_corpus(ck) -> bool:

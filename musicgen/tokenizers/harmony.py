@@ -37,6 +37,7 @@ MAX_DURATION = 4 * STEPS_PER_BEAT  # longer notes are clipped to four beats
 MAX_POSITION = 12 * STEPS_PER_BEAT  # onsets in bars longer than 12 beats are clipped
 N_PITCHES = 128
 FEATURES = ("pitch", "duration", "position", "beat")
+BEAT = FEATURES.index("beat")  # the column of a feature tuple holding its beat
 # sizes of the embedded features' id ranges; id 0 of each is padding
 FEATURE_SIZES = (N_PITCHES + 1, MAX_DURATION + 1, MAX_POSITION + 1)
 

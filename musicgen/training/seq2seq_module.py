@@ -88,7 +88,9 @@ class Seq2SeqModel(pl.LightningModule):
         self.val_correct.update(correct)
 
     def on_validation_epoch_end(self) -> None:
-        nll, tokens, correct = (m.compute() for m in (self.val_nll, self.val_tokens, self.val_correct))
+        nll, tokens, correct = (
+            m.compute() for m in (self.val_nll, self.val_tokens, self.val_correct)
+        )
         for m in (self.val_nll, self.val_tokens, self.val_correct):
             m.reset()
         if tokens == 0:
@@ -107,7 +109,10 @@ class Seq2SeqModel(pl.LightningModule):
             warmup_cosine, warmup=self.warmup_steps, total=total, floor=self.min_lr_ratio
         )
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint[CHECKPOINT_KEY] = {
