@@ -91,7 +91,8 @@ class TransformerState(NamedTuple):
         caches = None
         if self.caches is not None:  # copies: a reordered beam must not share buffers
             caches = tuple(_select_cache(c, index) for c in self.caches)
-        return select_rows(self._replace(caches=None), index)._replace(caches=caches)
+        kept = self._replace(caches=None, attention=None, heads=None)  # heads: batch is dim 1
+        return select_rows(kept, index)._replace(caches=caches)
 
 
 def _select_cache(cache: LayerCache, index: torch.Tensor) -> LayerCache:
@@ -137,6 +138,8 @@ class TransformerHarmonizer(nn.Module):
         self.ln_f = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab_size, bias=False)
         self.head.weight = self.tgt_emb.weight  # weight tying: Press & Wolf 2016
+        # small chord embeddings (GPT-2's N(0, 0.02)): the tied head starts near uniform
+        nn.init.normal_(self.tgt_emb.weight, std=0.02)
 
     def encode(self, src: torch.Tensor) -> TransformerState:
         """Runs the encoder once; the state before the first chord step."""
