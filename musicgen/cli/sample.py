@@ -14,6 +14,7 @@ from musicgen.generation.continuation import (
     continue_score,
     continue_text,
 )
+from musicgen.generation.harmonize import sample_harmony
 from musicgen.generation.prompt import cut_prompt, load_prompt, prompt_end
 from musicgen.music import Score, write_midi
 from musicgen.music.abc import read_abc_book
@@ -32,9 +33,17 @@ def main(cfg: DictConfig) -> None:
         print(f"checkpoint: {path} (step {ck.step})")
         out = Path(cfg.out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        runner = {"notes": sample_notes, "abc": sample_abc_text, "text": sample_text}
+        runner = {
+            "notes": sample_notes, "abc": sample_abc_text, "text": sample_text,
+            "harmony": sample_harmony_cli,  # a melody in, its chords out
+        }  # fmt: skip
         for line in runner[ck.tokenizer.kind](ck, cfg, out):
             print(line)
+
+
+def sample_harmony_cli(ck, cfg: DictConfig, out: Path) -> list[str]:
+    """Harmoniser checkpoints: chords for the prompt's melody (``generation.harmonize``)."""
+    return sample_harmony(ck, cfg.prompt, out, cfg.n_samples, cfg.seed, cfg.temperature, cfg.audio)
 
 
 def sampling_args(cfg: DictConfig, kind: str) -> dict:

@@ -155,9 +155,11 @@ def _summary(trainer: pl.Trainer, best, loggers, run_dir: Path, data) -> float |
     score = best.best_model_score
     print(f"\nrun folder: {run_dir}")
     if score is not None:
-        baseline = unigram_entropy(data.cache.manifest["token_counts"])
+        cache = getattr(data, "cache", None)  # a pair corpus (harmoniser) has none
+        baseline = unigram_entropy(cache.manifest["token_counts"]) if cache else None
+        versus = f" (unigram baseline {baseline:.4f})" if baseline is not None else ""
         print(
-            f"best val/loss: {float(score):.4f} nats/token (unigram baseline {baseline:.4f})"
+            f"best val/loss: {float(score):.4f} nats/token{versus}"
             f"  checkpoint: {best.best_model_path}"
         )
     last = run_dir / "checkpoints" / "last.ckpt"

@@ -12,6 +12,7 @@ from musicgen.data.splits import split_documents
 
 __all__ = [
     "CorpusNotFoundError",
+    "HarmonyDataModule",
     "MusicDataModule",
     "TextDataModule",
     "TokenCache",
@@ -27,6 +28,10 @@ def __getattr__(name: str):
         from musicgen.data.music_datamodule import MusicDataModule
 
         return MusicDataModule
+    if name == "HarmonyDataModule":
+        from musicgen.data.pairs import HarmonyDataModule
+
+        return HarmonyDataModule
     if name == "TextDataModule":
         from musicgen.data.text import TextDataModule
 

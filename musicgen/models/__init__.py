@@ -8,6 +8,8 @@ None for the recurrent model.
 from musicgen.models.attention import CausalSelfAttention, causal_attention
 from musicgen.models.backbone import Backbone, ContextLengthError, num_parameters
 from musicgen.models.builder import MODEL_NAMES, build_model
+from musicgen.models.harmonizer_lstm import LstmHarmonizer
+from musicgen.models.harmonizer_transformer import TransformerHarmonizer
 from musicgen.models.recurrent import RecurrentLM
 from musicgen.models.transformer import KVCache, TransformerLM
 
@@ -17,7 +19,9 @@ __all__ = [
     "CausalSelfAttention",
     "ContextLengthError",
     "KVCache",
+    "LstmHarmonizer",
     "RecurrentLM",
+    "TransformerHarmonizer",
     "TransformerLM",
     "build_model",
     "causal_attention",

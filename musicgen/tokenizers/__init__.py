@@ -12,6 +12,7 @@ from musicgen.tokenizers.base import (
 from musicgen.tokenizers.bpe import BPETokenizer
 from musicgen.tokenizers.char import CharTokenizer
 from musicgen.tokenizers.grammar import GrammarError, GrammarState, NoteGrammar
+from musicgen.tokenizers.harmony import HarmonyTokenizer
 from musicgen.tokenizers.note import NoteTokenizer
 from musicgen.tokenizers.word import WordTokenizer
 
@@ -20,6 +21,7 @@ __all__ = [
     "CharTokenizer",
     "GrammarError",
     "GrammarState",
+    "HarmonyTokenizer",
     "NoteGrammar",
     "NoteTokenizer",
     "Tokenizer",

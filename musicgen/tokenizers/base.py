@@ -29,8 +29,9 @@ class Tokenizer(Protocol):
 
     ``kind`` says what a run with this tokenizer is, the one place the rest of the code
     asks: ``"notes"`` (note tokens: samples are scores), ``"abc"`` (ABC text as characters:
-    samples are read back as scores) or ``"text"`` (words, pieces or characters of plain
-    text: samples are printed, perplexity is counted per word).
+    samples are read back as scores), ``"text"`` (words, pieces or characters of plain
+    text: samples are printed, perplexity is counted per word) or ``"harmony"`` (a melody
+    in, one chord per beat out: an encoder-decoder's pair of sequences).
     """
 
     kind: str

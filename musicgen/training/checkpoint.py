@@ -53,10 +53,15 @@ def _targets(*names: str) -> frozenset[str]:
 # imported before it has passed (importing a module can run code too).
 ALLOWED_TARGETS = {
     "model": _targets(
-        "musicgen.models:recurrent:RecurrentLM", "musicgen.models:transformer:TransformerLM"
+        "musicgen.models:recurrent:RecurrentLM",
+        "musicgen.models:transformer:TransformerLM",
+        "musicgen.models:harmonizer_lstm:LstmHarmonizer",
+        "musicgen.models:harmonizer_transformer:TransformerHarmonizer",
     ),
     "data": _targets(
-        "musicgen.data:music_datamodule:MusicDataModule", "musicgen.data:text:TextDataModule"
+        "musicgen.data:music_datamodule:MusicDataModule",
+        "musicgen.data:text:TextDataModule",
+        "musicgen.data:pairs:HarmonyDataModule",
     ),
 }
 # the only nested objects a data config builds (conf/data/music.yaml, irish_char.yaml)

@@ -70,11 +70,7 @@ class LanguageModel(pl.LightningModule):
     def _nll(self, batch, smoothing: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
         x, y = batch  # (B, T), (B, T)
         logits, _ = self.model(x)  # (B, T, V)
-        loss = F.cross_entropy(
-            logits.flatten(0, 1).float(), y.flatten(), ignore_index=IGNORE_INDEX,
-            label_smoothing=smoothing, reduction="sum",
-        )  # fmt: skip
-        return loss, (y != IGNORE_INDEX).sum()
+        return token_nll(logits, y, smoothing)
 
     def on_train_batch_start(self, batch, batch_idx: int) -> None:
         # Restored here, not at load time: whatever a restore does before the first step
@@ -135,6 +131,18 @@ class LanguageModel(pl.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self._resumed_rng = (checkpoint.get(CHECKPOINT_KEY) or {}).get("rng")
+
+
+def token_nll(
+    logits: torch.Tensor, y: torch.Tensor, smoothing: float = 0.0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed cross-entropy of logits (B, T, V) against targets y (B, T), and the number of
+    scored targets (``IGNORE_INDEX`` skipped); ``smoothing`` is label smoothing."""
+    loss = F.cross_entropy(
+        logits.flatten(0, 1).float(), y.flatten(), ignore_index=IGNORE_INDEX,
+        label_smoothing=smoothing, reduction="sum",
+    )  # fmt: skip
+    return loss, (y != IGNORE_INDEX).sum()
 
 
 def warmup_cosine(step: int, warmup: int, total: int, floor: float) -> float:

@@ -1,0 +1,143 @@
+"""``HarmonyDataModule``: (melody, chords) pairs from ABC tunes with chord symbols.
+
+Each tune gives one pair, ``HarmonyTokenizer.encode_melody`` features as the source and
+one chord token per beat as the target, split by tune with ``split_documents`` (a tune's
+split depends only on its notes and the seed). The pairs are read in memory, not through
+the token cache: the cache serves one flat token stream, while a pair is two aligned
+sequences, and the Nottingham tunes read in under a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader
+
+from musicgen.data.documents import notes_hash
+from musicgen.data.sources import resolve_files
+from musicgen.data.splits import split_documents
+from musicgen.data.windows import IGNORE_INDEX
+from musicgen.music import MusicFormatError, Score
+from musicgen.music.abc.reader import iter_abc_tunes
+from musicgen.tokenizers.chords import ChordCounter
+from musicgen.tokenizers.harmony import HarmonyInputError, HarmonyTokenizer
+
+
+def collate_pairs(pairs: Sequence[tuple[list, list]]) -> tuple[torch.Tensor, ...]:
+    """Pads a batch: ``(src (B, S, 4), tgt_in (B, T), tgt_out (B, T))``.
+
+    ``tgt_in`` is ``<bos>`` and the chords of beats 0 … T-2, ``tgt_out`` the chords of beats
+    0 … T-1 (teacher forcing); padding is 0 in the inputs and ``IGNORE_INDEX`` in the output.
+    """
+    S = max(len(s) for s, _ in pairs)
+    T = max(len(t) for _, t in pairs) - 1
+    src = torch.zeros(len(pairs), S, 4, dtype=torch.long)
+    tgt_in = torch.zeros(len(pairs), T, dtype=torch.long)
+    tgt_out = torch.full((len(pairs), T), IGNORE_INDEX, dtype=torch.long)
+    for i, (s, t) in enumerate(pairs):
+        src[i, : len(s)] = torch.tensor(s, dtype=torch.long).view(-1, 4)
+        tgt_in[i, : len(t) - 1] = torch.tensor(t[:-1])
+        tgt_out[i, : len(t) - 1] = torch.tensor(t[1:])
+    return src, tgt_in, tgt_out
+
+
+class HarmonyDataModule(pl.LightningDataModule):
+    """Melody → chord pairs, split by tune.
+
+    Args:
+        files: ABC files (a glob, folder, file or list); tunes without chord symbols, and
+            tunes that are not a single melodic line, are skipped and recorded in
+            ``skipped``.
+        name: the corpus name, for logs.
+        batch_size: tunes per batch.
+        val_fraction: share of tunes held out for validation.
+        test_fraction: share held out for testing.
+        seed: fixes the split and the shuffling.
+        max_beats: longest tune in beats; longer ones are cut.
+        num_workers: DataLoader worker processes.
+    """
+
+    def __init__(
+        self,
+        files: str | Sequence[str],
+        name: str = "pairs",
+        batch_size: int = 16,
+        val_fraction: float = 0.1,
+        test_fraction: float = 0.1,
+        seed: int = 0,
+        max_beats: int = 1024,
+        num_workers: int = 0,
+    ) -> None:
+        super().__init__()
+        self.files, self.name, self.batch_size = files, name, batch_size
+        self.val_fraction, self.test_fraction, self.seed = val_fraction, test_fraction, seed
+        self.num_workers = num_workers
+        self.tokenizer = HarmonyTokenizer(max_beats)
+        self.scores: list[Score] = []
+        self.pairs: list[tuple[list, list]] = []
+        self.skipped: list[str] = []
+        self.chords = ChordCounter()
+        self.splits: dict = {}
+
+    @property
+    def vocab_size(self) -> int:
+        return self.tokenizer.vocab_size
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.pairs:
+            return
+        seen = set()
+        for path in resolve_files(self.files, kind="abc"):
+            for score, where in _read_tunes(path, self.skipped):
+                digest = notes_hash(score)
+                if not score.chord_symbols or digest in seen:
+                    self.skipped.append(f"{where}: no chord symbols" if digest not in seen
+                                        else f"{where}: a duplicate")  # fmt: skip
+                    continue
+                try:
+                    src = self.tokenizer.encode_melody(score, where)
+                except HarmonyInputError as err:
+                    self.skipped.append(str(err))
+                    continue
+                seen.add(digest)
+                self.chords.add(c.text for c in score.chord_symbols)
+                self.scores.append(score)
+                self.pairs.append((src, self.tokenizer.encode(score)))
+        hashes = [notes_hash(s) for s in self.scores]
+        self.splits = split_documents(hashes, self.val_fraction, self.test_fraction, self.seed)
+
+    def dataset(self, split: str) -> list[tuple[list, list]]:
+        self.setup()
+        return [self.pairs[int(i)] for i in self.splits[split]]
+
+    def tunes(self, split: str, n: int | None = None) -> list[Score]:
+        """The scores of a split (the first ``n``)."""
+        self.setup()
+        return [self.scores[int(i)] for i in self.splits[split][:n]]
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        generator = torch.Generator().manual_seed(self.seed)
+        return DataLoader(
+            self.dataset(split), batch_size=self.batch_size, shuffle=shuffle,
+            collate_fn=collate_pairs, num_workers=self.num_workers, generator=generator,
+        )  # fmt: skip
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+
+def _read_tunes(path, skipped: list[str]):
+    """``(score, "file, tune X: title")`` for each readable tune of an ABC file."""
+    for _, item in iter_abc_tunes(path, warnings=[]):  # a dropped token keeps the tune
+        if isinstance(item, MusicFormatError):
+            skipped.append(str(item))  # the reader's message names the file and tune
+            continue
+        yield item, f"{path.name}, tune {item.title!r}"

@@ -1,0 +1,48 @@
+"""A tiny harmoniser trains with musicgen-train, then musicgen-sample harmonises a MIDI melody."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import RUN, run
+
+from musicgen.music import read_abc, read_midi, write_midi
+
+BOOK = """X:{n}
+T:Tune {n}
+M:4/4
+L:1/4
+K:C
+"C"C E G E|"F"F A c A|"G"G B d B|"C"c G E C|]
+"""
+
+
+@pytest.mark.slow
+def test_tiny_harmoniser_trains_and_harmonises_a_midi_melody(tmp_path):
+    (tmp_path / "book.abc").write_text("\n".join(BOOK.format(n=i) for i in range(1, 7)))
+    trained = run(
+        "musicgen-train", "experiment=nottingham_harmonize_transformer", f"hydra.run.dir={RUN}",
+        f"data.files={tmp_path / 'book.abc'}", "data.batch_size=2", "logger=csv",
+        "model.d_model=16", "model.n_heads=2", "model.max_beats=64", "data.max_beats=64",
+        "trainer.max_steps=4", "trainer.val_check_interval=2", "trainer.enable_progress_bar=false",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    (melody,) = read_abc(BOOK.format(n=9))
+    melody.chord_symbols = []
+    write_midi(melody, tmp_path / "melody.mid")
+    ckpt = tmp_path / RUN / "checkpoints" / "last.ckpt"
+    sampled = run(
+        "musicgen-sample", f"ckpt={ckpt}", "prompt=melody.mid", "n_samples=1", "out_dir=out",
+        "audio=false", cwd=tmp_path,
+    )  # fmt: skip
+    assert sampled.returncode == 0, sampled.stderr[-2000:]
+    out = read_midi(tmp_path / "out" / "sample_00.mid")
+    programs = {n.program for n in out.notes}
+    assert len(programs) == 2  # the melody and a chord track
+    assert [n.pitch for n in out.notes if n.program == min(programs)] == [
+        n.pitch for n in melody.notes
+    ]
+    assert (tmp_path / "out" / "attention_00.png").stat().st_size > 1000
+    assert "sample_00 (greedy): " in sampled.stdout
+    refused = run("musicgen-sample", f"ckpt={ckpt}", "out_dir=out", cwd=tmp_path)
+    assert refused.returncode == 2 and "give it a melody" in refused.stderr
