@@ -31,7 +31,8 @@ MAX_NEW_TOKENS = {"notes": 2048, "abc": 4096, "text": 100}
 
 def continue_score(
     model, tokenizer, prompt: Score | None, *, max_bars: int = 16,
-    max_seconds: float | None = None, max_new_tokens: int = MAX_NEW_TOKENS["notes"], **sampling,
+    max_seconds: float | None = None, max_new_tokens: int = MAX_NEW_TOKENS["notes"],
+    report: list | None = None, **sampling,
 ) -> tuple[list[Score], list[str]]:  # fmt: skip
     """Grammar-constrained continuations of ``prompt`` (or new pieces when it is None).
 
@@ -42,6 +43,8 @@ def continue_score(
         max_bars: new bars per sample (ignored when ``max_seconds`` is given).
         max_seconds: stop after this much new music instead.
         max_new_tokens: a hard limit on new tokens per sample.
+        report: when a list, one dict per sample is appended to it: ``new_tokens`` and why
+            the sample ``stopped`` (see :func:`stop_reason`).
         **sampling: ``n_samples``, ``temperature``, ``top_k``, ``top_p``,
             ``repetition_penalty``, ``seed`` (see ``musicgen.generation.sampler.generate``).
 
@@ -62,10 +65,25 @@ def continue_score(
         model, ids, max_new_tokens=max_new_tokens, grammar=tokenizer.grammar,
         eos_id=tokenizer.eos_id, stop=stop, **sampling,
     )  # fmt: skip
+    if report is not None:
+        limit = f"max_seconds={max_seconds}" if max_seconds else f"max_bars={max_bars}"
+        for new in news:
+            stopped = stop_reason(new, tokenizer.eos_id, max_new_tokens, limit)
+            report.append({"new_tokens": len(new), "stopped": stopped})
     if prompt is None:
         return [tokenizer.decode(ids + new) for new in news], warnings
     seen = tokenizer.decode(ids)
     return [_joined(prompt, seen, tokenizer.decode(ids + new)) for new in news], warnings
+
+
+def stop_reason(new: list[int], eos_id: int, max_new_tokens: int, limit: str) -> str:
+    """Why a sample ended: the model wrote ``<eos>`` (the piece is over), it reached the
+    token cap, or the length it was asked for (``limit``, e.g. ``max_bars=16``)."""
+    if new and new[-1] == eos_id:
+        return "<eos>: the model ended the piece"
+    if len(new) >= max_new_tokens:
+        return f"the token cap (max_tokens={max_new_tokens})"
+    return limit
 
 
 def bars_to_close(seen: Score) -> int:
