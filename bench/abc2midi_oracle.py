@@ -182,6 +182,22 @@ def restart_after_repeat(text: str) -> str:
     return head + sep + key_line + nl + _PLAIN_REPEAT.sub(r"\1 |:", music)
 
 
+_LAST_ENDING_REPEATED = re.compile(
+    r"((?:\[|\|)\s*2(?![\d,-])(?:(?!\[\d|\|\d|\|:|\|\]|\|\||::|:\|).)*?):\|(?![\d:])(?![\s!]*\[\d)",
+    re.S,
+)
+
+
+def last_ending_repeated(text: str) -> str:
+    """abc2midi edit. A second ending that itself ends in ``:|`` (``[2 cAA A2:|``, a
+    slip for ``|]``): abc2midi goes back once more; ABC 2.1 §4.9 plays each ending on its
+    own pass, and no pass is left for the section after the last ending (ambiguous text,
+    we play on). Edit: that ``:|`` becomes ``|]``."""
+    head, sep, body = text.partition("\nK:")
+    key_line, nl, music = body.partition("\n")
+    return head + sep + key_line + nl + _LAST_ENDING_REPEATED.sub(r"\1|]", music)
+
+
 def quintuplet_in_three_four(text: str) -> str:
     """Our edit. abc2midi reads ``(5`` in 3/4 as a compound meter's (five in the time
     of three); ABC 2.1 §4.13 makes only 6/8, 9/8, 12/8 compound (five in two).
@@ -211,6 +227,7 @@ THEIR_EDITS = {
     "abc2midi_restart_at_first_double_bar": restart_at_first_double_bar,
     "abc2midi_blank_line_before_music": blank_line_before_music,
     "abc2midi_restart_after_repeat": restart_after_repeat,
+    "abc2midi_last_ending_repeated": last_ending_repeated,
 }
 # the kinds that can explain a difference in the written order (no repeats played)
 WRITTEN_KINDS = ("abc2midi_blank_line_before_music", "abc2midi_quintuplet_in_three_four")
