@@ -50,7 +50,8 @@ def _read_header(lines: list[str]) -> tuple[BodyReader, int] | None:
         elif letter == "L":
             unit = parse_unit(value)
         elif letter == "K":
-            return BodyReader(parse_key(value), meter, unit, "octave"), number + 1
+            # accidentals do not change lengths; the reader's default keeps it one reader
+            return BodyReader(parse_key(value), meter, unit), number + 1
     return None
 
 

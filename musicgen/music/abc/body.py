@@ -24,6 +24,8 @@ from musicgen.music.abc.voice import Voice
 from musicgen.music.limits import MAX_NUMBER_DIGITS, MAX_REST_BARS
 
 _QUARTERS_PER_WHOLE = 4
+# %%propagate-accidentals' default, as ABC 2.1 §11.3 names it (see the package docstring)
+DEFAULT_PROPAGATE = "pitch"
 _CLOSING_BARS = ("||", "|]", "[|")  # [|] is an invisible bar line, not a double bar
 
 
@@ -65,7 +67,11 @@ class BodyReader:
     """
 
     def __init__(
-        self, key: KeySpec, meter: tuple[int, int] | None, unit: Fraction | None, propagate: str
+        self,
+        key: KeySpec,
+        meter: tuple[int, int] | None,
+        unit: Fraction | None,
+        propagate: str = DEFAULT_PROPAGATE,
     ) -> None:
         self.key, self.meter, self.propagate = key, meter, propagate
         self.unit_set = unit is not None

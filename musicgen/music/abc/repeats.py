@@ -58,7 +58,7 @@ class _Player:
     returns to that section.
     """
 
-    def __init__(self, begin: Fraction) -> None:
+    def __init__(self, begin: int | Fraction) -> None:
         self.spans: list[tuple[Fraction, Fraction]] = []
         self.playing, self.seg_start = True, begin
         self.section = (begin, 0, 1)  # (time, marker index after it, pass number)
@@ -113,9 +113,10 @@ class _Player:
 
 
 def played_spans(
-    markers: list[Marker], end: Fraction, begin: Fraction = Fraction(0)
-) -> list[tuple[Fraction, Fraction]]:
-    """Written-time spans ``(start, stop)`` in played order, for music from ``begin`` to
+    markers: list[Marker], end: int | Fraction, begin: int | Fraction = 0
+) -> list[tuple[int | Fraction, int | Fraction]]:
+    """Written-time spans ``(start, stop)`` in played order (in the reader's integer
+    ticks, so that no Fraction enters the sums that place the copies), for music from ``begin`` to
     ``end`` whose repeat signs are ``markers`` (those between ``begin`` and ``end``).
 
     Each ``:|`` jumps back to where its section starts (see the module docstring) until

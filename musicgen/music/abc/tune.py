@@ -7,7 +7,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from musicgen.music.abc.body import BodyReader
+from musicgen.music.abc.body import DEFAULT_PROPAGATE, BodyReader
 from musicgen.music.abc.fields import (
     FieldError,
     KeySpec,
@@ -40,7 +40,7 @@ class _Header:
     unit: Fraction | None = None
     tempo: str | None = None
     voices: list[str] = field(default_factory=list)
-    propagate: str = "pitch"  # ABC 2.1 §11.3's default; see the package docstring
+    propagate: str = DEFAULT_PROPAGATE
     parts: list[str] | None = None
 
     def read(self, letter: str, value: str) -> None:
