@@ -115,8 +115,9 @@ def _parse(data: bytes, source: str) -> mido.MidiFile:
 
 def _check_chunks(data: bytes, source: str) -> None:
     """What mido lets through silently: a track count it reads as a negative number
-    (>= 0x8000), an empty track chunk (it reads no events, and the bytes after it are
-    never read), and track chunks beyond the header's count (never read either).
+    (>= 0x8000), a track chunk of length 0 followed by events rather than by the next
+    chunk (mido would skip them as an unknown chunk), and track chunks beyond the header's
+    count (never read either).
     A file without an ``MThd`` header is left to mido to report.
     """
     if data[:4] != b"MThd" or len(data) < 14:
@@ -129,8 +130,14 @@ def _check_chunks(data: bytes, source: str) -> None:
         kind, size = struct.unpack(">4sL", data[pos : pos + 8])
         if kind == b"MTrk":
             found += 1
-            if size == 0 and found <= declared:
-                raise MidiFormatError(f"track {found} has length 0 (no End of Track)", source)
+            follows = data[pos + 8 : pos + 12]
+            # an empty track is legal (abc2midi writes them); one whose events follow it is
+            # a corrupt length, and mido would skip those events as an unknown chunk
+            if size == 0 and found <= declared and follows not in (b"", b"MTrk"):
+                raise MidiFormatError(
+                    f"track {found} has length 0 but its events follow (a corrupt length)",
+                    source,
+                )
         pos += 8 + size
     if found > declared:
         raise MidiFormatError(
