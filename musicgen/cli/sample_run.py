@@ -151,11 +151,14 @@ def polyphony_warnings(prompt: Score, tokenizer) -> list[str]:
 
 
 def new_music(score: Score, end: Fraction) -> dict:
-    """Bars and seconds of music after ``end`` (the prompt's end; 0 for a new piece)."""
-    last = max((n.end for n in score.notes if n.start >= end), default=end)
-    bars = sum(1 for line in takewhile(lambda t: t < last, bar_lines(score)) if line >= end)
-    if end == 0 and score.pickup and last > 0:
-        bars += 1  # the upbeat's partial bar
+    """Bars and seconds of the music after ``end`` (the prompt's end; 0 for a new piece):
+    the bars from ``end`` to the one holding the last new onset (an upbeat counts as one)."""
+    onsets = [n.start for n in score.notes if n.start >= end]
+    if not onsets:
+        return {"new_bars": 0, "new_seconds": 0.0}
+    lines = takewhile(lambda t: t <= max(onsets), bar_lines(score))
+    bars = sum(1 for t in lines if t >= end) + int(min(onsets) < score.pickup)
+    last = max(n.end for n in score.notes if n.start >= end)
     return {"new_bars": bars, "new_seconds": seconds_at(score, last) - seconds_at(score, end)}
 
 
