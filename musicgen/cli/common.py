@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from hydra.errors import InstantiationException
@@ -53,3 +55,46 @@ def command(name: str) -> str:
     without activating anything."""
     script = Path(sys.executable).parent / name
     return str(script) if script.is_file() else name
+
+
+class _Tee:
+    """A text stream that also appends each finished line to a log file; of a line redrawn
+    with carriage returns (a progress bar) only what was shown last goes to the log."""
+
+    def __init__(self, stream, log) -> None:
+        self.stream, self.log, self.pending = stream, log, ""
+
+    def write(self, text: str) -> int:
+        self.stream.write(text)
+        self.pending += text
+        *lines, self.pending = self.pending.split("\n")
+        for line in lines:
+            self.log.write(line.rsplit("\r", 1)[-1] + "\n")
+        if lines:
+            self.log.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+        self.log.flush()
+
+    def __getattr__(self, name: str):  # isatty, fileno, encoding ... of the real stream
+        return getattr(self.stream, name)
+
+
+@contextlib.contextmanager
+def terminal_in_log() -> Iterator[None]:
+    """Copy what the terminal shows (standard output and error) into Hydra's job log
+    (``<run>/<app>.log``), which otherwise holds only logging records."""
+    files = [h.baseFilename for h in logging.getLogger().handlers
+             if isinstance(h, logging.FileHandler)]  # fmt: skip
+    if not files:
+        yield
+        return
+    with open(files[0], "a", encoding="utf-8") as log:
+        out, err = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _Tee(out, log), _Tee(err, log)
+        try:
+            yield
+        finally:
+            sys.stdout, sys.stderr = out, err

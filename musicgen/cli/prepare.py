@@ -8,15 +8,15 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig
 
-from musicgen.cli.common import fail_cleanly, instantiate_data
+from musicgen.cli.common import fail_cleanly, instantiate_data, terminal_in_log
 from musicgen.data.splits import split_documents
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="prepare")
 def main(cfg: DictConfig) -> None:
-    with fail_cleanly("musicgen-prepare"):
+    with terminal_in_log(), fail_cleanly("musicgen-prepare"):
         data = instantiate_data(cfg.data)
-        text = callable(getattr(data, "word_count", None))
+        text = data.tokenizer.kind == "text"
         if not text:
             print(f"corpus '{data.name}': {len(data.source_files())} files")
         start = time.perf_counter()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
+import warnings
 from pathlib import Path
 
 import hydra
@@ -13,7 +14,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from musicgen.cli.common import UserError, command, fail_cleanly
+from musicgen.cli.common import UserError, command, fail_cleanly, terminal_in_log
 from musicgen.training.callbacks import (
     unigram_entropy,
 )
@@ -31,11 +32,27 @@ OmegaConf.register_new_resolver(
 )
 
 
+class _NoAdverts(logging.Filter):
+    """Lightning's rank-zero info carries an advertisement for a hosted service."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "litlogger" not in record.getMessage()
+
+
+def quieter_training() -> None:
+    """Drop the lines a training run prints that tell the user nothing about it."""
+    for name in ("pytorch_lightning.utilities.rank_zero", "lightning_fabric.utilities.rank_zero"):
+        logging.getLogger(name).addFilter(_NoAdverts())
+    # Lightning 2.6 calls torch's own deprecated LeafSpec check: not the user's concern
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+
+
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
+    quieter_training()
     try:
-        with fail_cleanly("musicgen-train"):
+        with terminal_in_log(), fail_cleanly("musicgen-train"):
             return train(cfg, run_dir)
     except BaseException:
         remove_if_empty(run_dir)
@@ -132,6 +149,7 @@ def train(cfg: DictConfig, run_dir: Path) -> float | None:
     callbacks = [
         *instantiate(cb.checkpoint, ckpt_dir=run_dir / "checkpoints"),  # [last, best]
         instantiate(cb.corpus),
+        instantiate(cb.progress),
         instantiate(cb.samples, _convert_="all"),
     ]
     if earlier_csv is not None:

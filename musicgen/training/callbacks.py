@@ -24,6 +24,7 @@ from musicgen.metrics import (
 from musicgen.music import write_midi
 from musicgen.music.edit import tail
 from musicgen.music.render import piano_roll, render_wav
+from musicgen.training.loggers import save_to_wandb
 
 
 def checkpoint_callbacks(ckpt_dir: Path, every_n_train_steps: int, save_top_k: int) -> list:
@@ -62,14 +63,14 @@ class LastCheckpoint(pl.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         step = trainer.global_step
         if step % self.every == 0 or 0 < trainer.max_steps <= step:
-            trainer.save_checkpoint(self.path)
+            trainer.save_checkpoint(self.path, weights_only=False)  # the full state: resumable
             self._saved_at = step
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.global_step == 0 or trainer.interrupted:
             return
         if self._saved_at != trainer.global_step:  # stopped by time: not at a batch end
-            trainer.save_checkpoint(self.path)
+            trainer.save_checkpoint(self.path, weights_only=False)  # the full state: resumable
         elif trainer.is_global_zero:
             _refresh_checkpoint_states(self.path, trainer.checkpoint_callbacks)
 
@@ -103,7 +104,7 @@ class CorpusSummary(pl.Callback):
         for lg in trainer.loggers:
             lg.log_hyperparams(summary)
             if isinstance(lg, WandbLogger):
-                lg.experiment.save(str(cache.path / "manifest.json"), base_path=str(cache.path))
+                save_to_wandb(lg, cache.path / "manifest.json", cache.path)
 
 
 def unigram_entropy(counts: list[int]) -> float:
@@ -202,7 +203,7 @@ def _log_to_wandb(lg: WandbLogger, rows: list, step: int) -> None:
         image = wandb.Image(str(stem.with_suffix(".png")), caption=title)
         row[f"samples/audio_{i}"] = audio
         row[f"samples/piano_roll_{i}"] = image
-        lg.experiment.save(str(stem.with_suffix(".mid")), base_path=str(stem.parents[2]))
+        save_to_wandb(lg, stem.with_suffix(".mid"), stem.parents[2])
         midi = str(stem.with_suffix(".mid").relative_to(stem.parents[2]))
         table.add_data(step, title, audio, image, midi, *metrics.values())
     if rows:

@@ -6,6 +6,7 @@ import csv
 import netrc
 import os
 import secrets
+import shutil
 import string
 import warnings
 from pathlib import Path
@@ -125,3 +126,14 @@ class KeepEarlierRows(pl.Callback):
         writer.metrics[:0] = [{k: v for k, v in r.items() if v != ""} for r in rows]
         self.logger.save()
         self.earlier.unlink()
+
+
+def save_to_wandb(lg: WandbLogger, path: Path, base: Path) -> None:
+    """Keep ``path`` with the W&B run as ``<path relative to base>``: a copy inside the run's
+    files folder, not W&B's absolute symlink, so the offline run folder can be moved before
+    ``wandb sync`` (and W&B prints no "Symlinked" warning)."""
+    run = lg.experiment
+    dst = Path(run.dir) / Path(path).relative_to(base)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, dst)
+    run.save(str(dst), base_path=run.dir, policy="now")
