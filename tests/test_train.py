@@ -26,6 +26,7 @@ from musicgen.models import RecurrentLM, TransformerLM
 from musicgen.tokenizers import NoteTokenizer
 from musicgen.training.checkpoint import load_checkpoint
 from musicgen.training.module import LanguageModel
+from musicgen.training.seq2seq_module import Seq2SeqModel
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "musicgen" / "conf"
@@ -58,23 +59,36 @@ def tiny_corpus(experiment: str, tmp_path: Path) -> list[str]:
             lines = [" ".join(words[i % 7 : i % 7 + 6]) for i in range(40)]
             (root / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
         return [f"data.root={root}"]
-    if "MUSICGEN_SHARED_DATA" in str(OmegaConf.to_container(data, resolve=False).get("files")):
+    files = str(OmegaConf.to_container(data, resolve=False).get("files"))
+    if data._target_.endswith("HarmonyDataModule"):  # melodies with chord symbols
+        book = tmp_path / "chords.abc"
+        tune = 'X:{n}\nT:t{n}\nM:4/4\nL:1/8\nK:G\n"G"GABc "D7"dcBA|"C"cdef "G"g4|]\n'
+        book.write_text("\n".join(tune.format(n=n) for n in range(1, 9)))
+        return [f"data.files={book}"]
+    if "paths.shared_data" in files:
         return [f"data.files={ROOT / 'tests' / 'assets' / 'tiny_book.abc'}"]
     return []
 
 
 @pytest.mark.parametrize("experiment", sorted(p.stem for p in (CONF / "experiment").glob("*.yaml")))
 def test_every_experiment_composes_and_instantiates(experiment, tmp_path):
-    cfg = compose_train(
-        f"experiment={experiment}", f"data.cache_dir={tmp_path}", *tiny_corpus(experiment, tmp_path)
-    )
+    own = compose_train(f"experiment={experiment}").data
+    cache = [f"data.cache_dir={tmp_path}"] if "cache_dir" in own else []
+    cfg = compose_train(f"experiment={experiment}", *cache, *tiny_corpus(experiment, tmp_path))
     assert cfg.name == experiment
     data = instantiate(cfg.data, _convert_="all")
     model = instantiate(cfg.model, vocab_size=data.vocab_size)
     module = instantiate(cfg.module, model=model, tokenizer=data.tokenizer)
     trainer = instantiate(cfg.trainer, logger=False, enable_checkpointing=False)
-    assert isinstance(module, LanguageModel) and trainer.max_steps == cfg.trainer.max_steps
-    assert model(torch.zeros(1, 4, dtype=torch.long))[0].shape == (1, 4, data.vocab_size)
+    assert trainer.max_steps == cfg.trainer.max_steps
+    if data.tokenizer.kind == "harmony":  # an encoder-decoder: a melody in, chords out
+        assert isinstance(module, Seq2SeqModel)
+        data.setup("fit")
+        src, tgt_in, _ = next(iter(data.train_dataloader()))
+        assert model(src, tgt_in)[0].shape[:2] == tgt_in.shape
+    else:
+        assert isinstance(module, LanguageModel)
+        assert model(torch.zeros(1, 4, dtype=torch.long))[0].shape == (1, 4, data.vocab_size)
 
 
 def test_the_lab_recipe_is_the_lab_recipe(tmp_path):
@@ -248,6 +262,7 @@ DDP_SCRIPT = """
 import sys, torch, pytorch_lightning as pl
 from musicgen.data import MusicDataModule
 from musicgen.training.module import LanguageModel
+from musicgen.training.seq2seq_module import Seq2SeqModel
 from musicgen.models import TransformerLM
 from musicgen.tokenizers import NoteTokenizer
 book, cache, out = sys.argv[1:4]

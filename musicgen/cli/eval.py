@@ -113,6 +113,7 @@ def _token_scores(nll: float, tokens: int) -> dict:
 def _text_scores(ck: LoadedCheckpoint, dm, cfg: DictConfig) -> dict:
     (doc,) = dm.splits[cfg.split]
     ids = dm.cache.document(int(doc))
+    print(f"  likelihood of the {cfg.split} split ({len(ids):,} tokens) ...", flush=True)
     result = stream_nll(ck.model, ids, segments=cfg.segments, chunk=cfg.chunk, stride=cfg.stride)
     words = dm.word_count(cfg.split)
     # the parts' first tokens are context only: scale to the words the scored tokens span
@@ -129,6 +130,7 @@ def _music_scores(ck: LoadedCheckpoint, dm, cfg: DictConfig) -> dict:
     docs = [dm.cache.document(int(i)) for i in dm.splits[cfg.split]]
     if not docs:
         raise UserError(f"{ck.path}: the {cfg.split} split of '{dm.name}' has no tunes")
+    print(f"  likelihood of the {len(docs)} {cfg.split} tunes ...", flush=True)
     per_tune = document_nll(ck.model, docs, batch_size=cfg.batch_size)
     tokens = sum(len(d) - 1 for d in docs)
     nll = sum(per_tune)
@@ -141,6 +143,7 @@ def _music_scores(ck: LoadedCheckpoint, dm, cfg: DictConfig) -> dict:
 def _sample_scores(ck: LoadedCheckpoint, dm, cfg: DictConfig, indexes: dict) -> dict:
     key = dm.cache.manifest["key"]
     if key not in indexes:
+        print("  indexing the training tunes' 4-bar n-grams (memorisation) ...", flush=True)
         indexes[key] = training_index(dm)
     plots = cfg.plots or (Path(cfg.out).with_suffix("").as_posix() + "_plots" if cfg.out else None)
     if plots is not None:
