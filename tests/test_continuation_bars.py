@@ -8,6 +8,7 @@ from fractions import Fraction
 
 import pytest
 import torch
+from conftest import SHARED_DATA
 
 from musicgen.data.sources import music21_corpus_dir
 from musicgen.generation.continuation import continue_score
@@ -21,11 +22,12 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 ESSEN = music21_corpus_dir() / "essenFolksong"
 
 
-def _tunes_by_meter_and_pickup() -> list:
-    """One real Essen tune for each (meter, has an upbeat) pair in a few books."""
+def _tunes_by_meter_and_pickup(books: list) -> list:
+    """One real tune for each (meter, has an upbeat) pair in ``books`` (ABC or MIDI)."""
     picked = {}
-    for book in sorted(ESSEN.glob("*.abc"))[:12]:
-        for tune in read_abc(book):
+    for book in books:
+        tunes = [read_midi(book)] if book.suffix == ".mid" else read_abc(book)
+        for tune in tunes:
             if not tune.time_signatures:  # free meter: no bar lines to keep
                 continue
             ts = tune.time_signatures[0]
@@ -42,7 +44,12 @@ def _bars(tune, n):
         yield line
 
 
-TUNES = _tunes_by_meter_and_pickup()
+TUNES = _tunes_by_meter_and_pickup(sorted(ESSEN.glob("*.abc"))[:12])
+# the shared corpora's meters too: the lab's irish.abc, Nottingham as ABC and as MIDI
+SHARED_BOOKS = [
+    SHARED_DATA / "abc" / "irish.abc", *sorted((SHARED_DATA / "abc" / "nottingham").glob("*.abc")),
+    *sorted((SHARED_DATA / "midi" / "nottingham" / "melody").glob("*.mid"))[::25],
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +106,20 @@ def test_max_bars_counts_the_bars_after_the_prompt(model_and_tok):
         assert new and max(n.start for n in new) < end + 3 * bar
     assert any(max(n.start for n in s.notes) >= end + 2 * bar for s in samples)
     assert all(isinstance(n.start, Fraction) for s in samples for n in s.notes)
+
+
+@pytest.fixture(scope="module")
+def shared_tunes(shared_data) -> list:
+    return _tunes_by_meter_and_pickup(SHARED_BOOKS)
+
+
+def test_new_notes_start_after_the_prompt_in_the_shared_corpora_meters(model_and_tok, shared_tunes):
+    model, tok = model_and_tok
+    meters = {
+        (t.time_signatures[0].numerator, t.time_signatures[0].denominator) for t in shared_tunes
+    }
+    assert len(meters) >= 5 and {t.pickup > 0 for t in shared_tunes} == {True, False}
+    for tune in shared_tunes:
+        prompt = cut_prompt(tune, prompt_bars=4)
+        samples, _ = continue_score(model, tok, prompt, max_bars=2, n_samples=4, seed=4)
+        _assert_prompt_kept(prompt, samples, tok)
