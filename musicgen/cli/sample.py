@@ -15,11 +15,11 @@ from musicgen.generation.continuation import (
     continue_text,
 )
 from musicgen.generation.prompt import cut_prompt, load_prompt, prompt_end
+from musicgen.generation.samples import write_sample
 from musicgen.music import Score, write_midi
 from musicgen.music.abc import read_abc_book
 from musicgen.music.abc.cut import cut_abc_text
 from musicgen.music.abc.source import load_abc_source
-from musicgen.music.render import piano_roll, render_wav
 from musicgen.training.checkpoint import load_checkpoint, newest_last_checkpoint, safe_instantiate
 
 
@@ -61,7 +61,7 @@ def sample_notes(ck, cfg: DictConfig, out: Path) -> list[str]:
     lines += [f"warning: {w}" for w in warnings]
     end = None if prompt is None else prompt_end(prompt)
     for i, score in enumerate(scores):
-        lines.append(_write_sample(score, out / f"sample_{i:02d}", end, cfg.audio))
+        lines.append(write_sample(score, out / f"sample_{i:02d}", end, cfg.audio).describe())
     return lines
 
 
@@ -74,16 +74,6 @@ def heldout_prompt(ck, out: Path, bars: int | None, seconds: float | None) -> tu
     path = out / "heldout_prompt.mid"
     write_midi(prompt, path)
     return prompt, f"{path} (the test tune {tune.title!r})"
-
-
-def _write_sample(score: Score, stem: Path, prompt_at, audio: bool) -> str:
-    write_midi(score, stem.with_suffix(".mid"))
-    piano_roll(score, stem.with_suffix(".png"), prompt_end=prompt_at, title=stem.name)
-    written = [stem.with_suffix(".mid"), stem.with_suffix(".png")]
-    if audio:
-        engine = render_wav(score, stem.with_suffix(".wav"))
-        written.append(f"{stem.with_suffix('.wav')} ({engine})")
-    return f"{stem.name}: {len(score.notes)} notes -> " + ", ".join(map(str, written))
 
 
 def sample_abc_text(ck, cfg: DictConfig, out: Path) -> list[str]:
@@ -101,7 +91,7 @@ def sample_abc_text(ck, cfg: DictConfig, out: Path) -> list[str]:
             valid += 1
             # heard as a player plays it: repeats, endings and parts expanded
             played = read_abc_book(tune, expand_repeats=True).tunes[0]
-            lines.append(_write_sample(played, stem, None, cfg.audio))
+            lines.append(write_sample(played, stem, None, cfg.audio).describe())
         else:
             problems = book.errors + book.warnings
             reason = problems[0].message if problems else "no notes"
