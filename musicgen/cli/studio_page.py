@@ -74,7 +74,7 @@ def _request_fields(session: StudioSession, d: dict) -> list:
             top_p = gr.Slider(0.05, 1.0, d["top_p"] or 1.0, step=0.01, label="top-p")
             penalty = gr.Slider(1.0, 2.0, d["repetition_penalty"], step=0.05,
                                 label="repetition penalty")  # fmt: skip
-            seed = gr.Number(d["seed"], precision=0, label="seed")
+            seed = gr.Number(d["seed"], precision=0, label="seed", elem_id="seed")
     return [upload, heldout, bars, text, length, n, temperature, top_k, top_p, penalty, seed]
 
 
