@@ -1,6 +1,7 @@
 # musicgen — the two commands a newcomer needs:
 #   make demo   install everything into .venv, prepare the folk corpus, train the demo model
 #   make test   install everything into .venv, then run the test suite
+#   make studio the local page (musicgen-studio) on the newest trained checkpoint
 #
 # torch is installed first and on its own so that you choose its build:
 #   make test TORCH_SPEC="torch==2.13.0"                         (default, CPU wheel)
@@ -16,7 +17,7 @@ PY    := $(VENV)/bin/python
 comma := ,
 STAMP := $(VENV)/.musicgen-installed
 
-.PHONY: install test demo lint format bench report clean
+.PHONY: install test demo studio lint format bench report clean
 
 install: $(STAMP)
 
@@ -24,7 +25,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install $(TORCH_SPEC)
-	$(PY) -m pip install -e ".[dev]"
+	$(PY) -m pip install -e ".[dev,studio]"
 	touch $(STAMP)
 
 test: install
@@ -37,6 +38,10 @@ demo: install
 	$(VENV)/bin/musicgen-train experiment=demo
 	$(VENV)/bin/musicgen-sample ckpt=last prompt=heldout prompt_bars=4 n_samples=2 \
 	    max_bars=8 out_dir=outputs/demo_samples
+
+# The local page on the newest trained checkpoint (make demo first): http://127.0.0.1:7860
+studio: install
+	$(VENV)/bin/musicgen-studio ckpt=last
 
 lint: install
 	$(VENV)/bin/ruff check .

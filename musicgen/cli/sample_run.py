@@ -27,11 +27,11 @@ from musicgen.generation.prompt import (
     load_prompt,
     prompt_end,
 )
+from musicgen.generation.samples import write_sample
 from musicgen.music import Score, write_midi
 from musicgen.music.abc import read_abc_book
 from musicgen.music.abc.cut import cut_abc_text
 from musicgen.music.abc.source import load_abc_source
-from musicgen.music.render import piano_roll, render_wav
 from musicgen.music.timeline import bar_lines, seconds_at
 from musicgen.training.checkpoint import load_checkpoint, newest_last_checkpoint
 from musicgen.training.corpus import checkpoint_corpus
@@ -107,13 +107,14 @@ def sample_notes(ck, cfg: DictConfig, folder: SampleFolder) -> Iterator[str]:
     end = Fraction(0) if prompt is None else prompt_end(prompt)
     for i, (score, info) in enumerate(zip(scores, report, strict=True)):
         stem = folder.path / f"sample_{i:02d}"
-        files = _write_sample(score, stem, None if prompt is None else end, cfg.audio)
+        files = write_sample(score, stem, None if prompt is None else end, cfg.audio)
         new = new_music(score, end)
         folder.add(file=str(stem.with_suffix(".mid")), notes=len(score.notes), **new, **info)
         short = " (fewer bars than asked)" if new["new_bars"] < cfg.max_bars else ""
         yield (
             f"{stem.name}: {len(score.notes)} notes, {new['new_bars']} new bars"
-            f" ({new['new_seconds']:.1f} s), stopped at {info['stopped']}{short} -> {files}"
+            f" ({new['new_seconds']:.1f} s), stopped at {info['stopped']}{short}"
+            f" -> {files.files()}"
         )
 
 
@@ -178,17 +179,6 @@ def heldout_prompt(ck, bars: int | None, seconds: float | None) -> tuple[Score, 
     return prompt, f"heldout_prompt.mid (the test tune {tune.title!r})"
 
 
-def _write_sample(score: Score, stem: Path, prompt_at, audio: bool) -> str:
-    """MIDI, piano roll and (``audio``) WAV of one sample; returns the files written."""
-    write_midi(score, stem.with_suffix(".mid"))
-    piano_roll(score, stem.with_suffix(".png"), prompt_end=prompt_at, title=stem.name)
-    written = [stem.with_suffix(".mid"), stem.with_suffix(".png")]
-    if audio:
-        engine = render_wav(score, stem.with_suffix(".wav"))
-        written.append(f"{stem.with_suffix('.wav')} ({engine})")
-    return ", ".join(map(str, written))
-
-
 def sample_abc_text(ck, cfg: DictConfig, folder: SampleFolder) -> list[str]:
     """Character-level ABC checkpoints: each sample is a tune, read back with our reader."""
     text = _abc_prompt_text(cfg.prompt, cfg.prompt_bars) if cfg.prompt else ""
@@ -204,8 +194,7 @@ def sample_abc_text(ck, cfg: DictConfig, folder: SampleFolder) -> list[str]:
             valid += 1
             # heard as a player plays it: repeats, endings and parts expanded
             played = read_abc_book(tune, expand_repeats=True).tunes[0]
-            files = _write_sample(played, stem, None, cfg.audio)
-            lines.append(f"{stem.name}: {len(played.notes)} notes -> {files}")
+            lines.append(write_sample(played, stem, None, cfg.audio).describe())
             folder.add(file=str(stem.with_suffix(".abc")), valid=True, notes=len(played.notes))
         else:
             problems = book.errors + book.warnings

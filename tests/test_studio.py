@@ -1,0 +1,138 @@
+"""musicgen-studio: the session behind the page, and the page itself in headless Chromium."""
+
+from __future__ import annotations
+
+import threading
+from fractions import Fraction
+
+import pytest
+from conftest import BOOK
+from studio_browser import (
+    STATUS,
+    download,
+    generate,
+    missing_browser,
+    studio_server,
+    upload,
+    wait_for,
+)
+
+from musicgen.generation.prompt import load_prompt, prompt_end
+from musicgen.generation.studio_session import (
+    MAX_PROMPT_TOKENS,
+    StudioError,
+    StudioRequest,
+    StudioSession,
+)
+from musicgen.music import Score, read_abc, read_midi, write_midi
+from musicgen.music.score import Note
+
+
+@pytest.fixture(scope="module")
+def prompt_mid(tmp_path_factory):
+    """A real folk tune (the Essen book's first) as a MIDI file, the user's upload."""
+    path = tmp_path_factory.mktemp("prompt") / "prompt.mid"
+    write_midi(read_abc(BOOK)[0], path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def session(note_ckpt, tmp_path_factory):
+    from musicgen.training.checkpoint import load_checkpoint
+
+    ck = load_checkpoint(note_ckpt)
+    return StudioSession(ck.model, ck.tokenizer, tmp_path_factory.mktemp("studio_out"))
+
+
+def test_session_continues_an_upload_and_keeps_its_notes(session, prompt_mid, one_torch_thread):
+    request = StudioRequest(prompt_file=str(prompt_mid), prompt_bars=2, max_bars=2, seed=1)
+    (sample,) = session.run(request).samples
+    (midi,) = sample.downloads
+    assert sample.wav.stat().st_size > 1000 and sample.png.stat().st_size > 1000
+    _assert_prompt_then_continuation(read_midi(midi), load_prompt(prompt_mid, 2))
+
+
+def _assert_prompt_then_continuation(score: Score, prompt: Score) -> None:
+    end = prompt_end(prompt)
+    head = [(n.pitch, n.start, n.duration) for n in score.notes if n.start < end]
+    assert head == [(n.pitch, n.start, n.duration) for n in prompt.notes]
+    assert any(n.start >= end for n in score.notes), "no continuation after the prompt"
+
+
+def _long_tune(bars: int) -> Score:
+    """A tune of ``bars`` 4/4 bars of four quarter notes: ~5 note tokens a note."""
+    quarter = Fraction(1)
+    notes = [Note(pitch=60 + i % 12, start=i * quarter, duration=quarter) for i in range(4 * bars)]
+    return Score(notes=notes)
+
+
+@pytest.mark.parametrize("content", [b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", b"MThd\x00\x00"])
+def test_a_bad_upload_is_one_line_naming_the_file(session, tmp_path, content):
+    bad = tmp_path / "upload.mid"
+    bad.write_bytes(content)
+    with pytest.raises(StudioError, match=r"^upload\.mid: not a readable MIDI file") as err:
+        session.run(StudioRequest(prompt_file=str(bad)))
+    assert "\n" not in str(err.value) and str(tmp_path) not in str(err.value)
+
+
+def test_a_tune_too_long_for_the_model_is_refused_before_sampling(session, tmp_path):
+    long = tmp_path / "long.mid"
+    write_midi(_long_tune(MAX_PROMPT_TOKENS // 10), long)
+    with pytest.raises(StudioError, match=r"long\.mid: the prompt is \d+ tokens, too long"):
+        session.run(StudioRequest(prompt_file=str(long), prompt_bars=0))
+
+
+def test_two_requests_at_once_each_get_their_own_samples(session, prompt_mid, one_torch_thread):
+    results = [None, None]
+
+    def serve(i):
+        request = StudioRequest(prompt_file=str(prompt_mid), prompt_bars=1, max_bars=1, seed=i)
+        results[i] = session.run(request)
+
+    threads = [threading.Thread(target=serve, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    folders = {r.samples[0].downloads[0].parent for r in results}
+    assert len(folders) == 2 and all(read_midi(r.samples[0].downloads[0]).notes for r in results)
+
+
+def test_the_page_in_chromium_uploads_generates_shows_and_survives_a_bad_file(
+    note_ckpt, prompt_mid, tmp_path
+):
+    reason = missing_browser()
+    if reason:
+        pytest.skip(reason)
+    from studio_browser import chromium
+
+    bad = tmp_path / "broken.mid"
+    bad.write_bytes(b"%PDF-1.4 a PDF renamed to .mid\n")
+    with studio_server(note_ckpt, tmp_path, "n_samples=1", "max_bars=2") as url:
+        driver = chromium()
+        try:
+            driver.get(url)
+            upload(driver, prompt_mid)
+            generate(driver)
+            driver.save_screenshot(str(tmp_path / "studio.png"))
+            assert "prompt: the uploaded file prompt.mid" in driver.execute_script(
+                f"return {STATUS};"
+            )
+            link = driver.execute_script("return document.querySelector('#files-1 a').href;")
+            score = read_midi(download(link, tmp_path / "downloaded.mid"))
+            _assert_prompt_then_continuation(score, load_prompt(prompt_mid, 4))
+
+            upload(driver, bad)
+            driver.find_element("css selector", "#generate").click()
+            message = wait_for(driver, f"{STATUS}.includes('Could not generate') && {STATUS}")
+            assert "broken.mid: not a readable MIDI file" in message
+            assert not driver.execute_script("return document.querySelector('#audio-1');")
+
+            upload(driver, prompt_mid)
+            assert generate(driver)["duration"] > 0  # the next request is served
+        except Exception:
+            driver.save_screenshot(str(tmp_path / "failure.png"))  # what the page showed
+            raise
+        finally:
+            driver.quit()
+    assert (tmp_path / "studio.png").stat().st_size > 10_000
