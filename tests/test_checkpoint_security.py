@@ -167,9 +167,14 @@ def shipped_sections() -> list[tuple[str, str, dict]]:
         for choice in choices:
             if choice in ("data=music", "data=text"):
                 continue  # the shared bases, never chosen on their own
-            cfg = compose("train", overrides=[choice])
+            # melody/chord pairs train an encoder-decoder, not the default language model
+            pairs = ["model=harmonizer_transformer"] if choice == "data=nottingham_pairs" else []
+            cfg = compose("train", overrides=[choice, *pairs])
+            # resolved together: model.max_len follows data.seq_len, files follow paths
+            parts = OmegaConf.create({k: cfg[k] for k in ("model", "data", "paths")})
+            parts = OmegaConf.to_container(parts, resolve=True)
             for section in ("model", "data"):
-                out.append((choice, section, OmegaConf.to_container(cfg[section], resolve=True)))
+                out.append((choice, section, parts[section]))
     return out
 
 

@@ -326,7 +326,7 @@ def test_a_sweep_gives_each_job_its_own_folder_and_wandb_run(tmp_path):
     )  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
     jobs = sorted(p for p in sweep.iterdir() if p.is_dir() and (p / "checkpoints").is_dir())
-    assert [j.name for j in jobs] == ["0-lstm_small", "1-transformer_small"]
+    assert [j.name for j in jobs] == ["0-train-lstm_small", "1-train-transformer_small"]
     ids = {(j / "wandb_run_id.txt").read_text() for j in jobs}
     assert len(ids) == 2
     for j in jobs:
