@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -25,7 +26,7 @@ def readme_fields(section: str) -> set[str]:
 def test_a_music_checkpoint_gets_nats_per_token_and_per_tune(note_ckpt, tmp_path):
     out = tmp_path / "metrics.json"
     res = run(
-        "musicgen-eval", f"ckpt={note_ckpt}", "split=test", f"out={out}", "n_samples=3",
+        "musicgen-eval", f"ckpt={note_ckpt}", "split=test", f"out={out}", "n_samples=16",
         "max_bars=4", "prompt_bars=2", cwd=tmp_path,
     )  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
@@ -61,15 +62,20 @@ def test_a_music_checkpoint_gets_nats_per_token_and_per_tune(note_ckpt, tmp_path
     assert {"bar_correct", "in_key", "memorisation", "pitch_class_kl"} <= sample_fields
     for kind, figures in r["samples"].items():
         assert sample_fields - {"plot"} <= set(figures), kind
-        assert figures["n_samples"] == (3 if kind != "real" else min(3, len(dm.splits["val"])))
+        split = {"new": None, "continuation": "test", "real": "val"}[kind]
+        assert figures["n_samples"] == (16 if split is None else min(16, len(dm.splits[split])))
         assert figures["valid_rate"] == figures["n_valid"] / figures["n_samples"]
+        # six training steps, and still every sample has notes (the grammar sees to it)
+        assert figures["valid_rate"] == 1.0, kind
+        acc, ci = figures["classifier_accuracy"], figures["classifier_ci"]
+        assert acc is None or ci[0] <= acc <= ci[1]
         if figures["n_valid"]:
             assert Path(figures["plot"]).stat().st_size > 10_000  # a PNG of three panels
     # real tunes: read without loss, in key, and bars that mostly fit (the book's tunes fill
     # 87.7% of their bars exactly on the grid, rests counting as missing time; these are 3)
     real = r["samples"]["real"]
     assert real["valid_rate"] == 1.0 and real["in_key"] > 0.8 and real["bar_correct"] > 0.7
-    assert "continuation" in res.stdout and "memorised" in res.stdout
+    assert "continuation" in res.stdout and "memorised" in res.stdout and "clf acc" in res.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json", "metrics_plots"]
 
 
@@ -101,3 +107,22 @@ def test_a_bad_checkpoint_or_split_is_one_clear_line(note_ckpt, tmp_path):
         assert words in res.stderr and "Traceback" not in res.stderr
         assert len(res.stderr.strip().splitlines()) == 1
     assert not Path(tmp_path / "metrics.json").exists()
+
+
+def test_the_comparison_report_shows_the_classifier_beside_the_other_metrics(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "report", ROOT / "scripts" / "comparison_report.py"
+    )
+    report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(report)
+    figures = {"n_samples": 32, "n_valid": 32, "classifier_accuracy": 0.625,
+               "classifier_ci": [0.44, 0.78]}  # fmt: skip
+    run_record = {"name": "folk_cpu", "samples": {"new": figures, "real": {**figures,
+                  "classifier_accuracy": None, "classifier_ci": None}}}  # fmt: skip
+    page = report.render({"split": "test", "runs": [run_record]}, tmp_path / "README.md")
+    header = next(line for line in page.splitlines() if line.startswith("| run | samples"))
+    assert "classifier accuracy (95% CI)" in header
+    new_row = next(line for line in page.splitlines() if "new pieces (32/32)" in line)
+    assert new_row.rstrip(" |").endswith("0.62 (0.44-0.78)")
+    real_row = next(line for line in page.splitlines() if "real (held out)" in line)
+    assert real_row.rstrip(" |").endswith("-")

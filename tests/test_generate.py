@@ -134,8 +134,16 @@ def favouring(tok: NoteTokenizer, token: str) -> FixedLogits:
 
 def test_eos_ends_a_row_and_is_kept(tok: NoteTokenizer) -> None:
     out = generate(favouring(tok, "<eos>"), [tok.bos_id], max_new_tokens=10, n_samples=3,
-                   grammar=tok.grammar, eos_id=tok.eos_id)  # fmt: skip
+                   eos_id=tok.eos_id)  # fmt: skip
     assert out == [[tok.eos_id]] * 3
+
+
+def test_with_the_grammar_a_model_that_wants_to_stop_still_writes_a_note(tok) -> None:
+    out = generate(favouring(tok, "<eos>"), [tok.bos_id], max_new_tokens=40, n_samples=3,
+                   grammar=tok.grammar, eos_id=tok.eos_id)  # fmt: skip
+    for row in out:
+        assert row[-1] == tok.eos_id and tok.eos_id not in row[:-1]  # it ends at its <eos>
+        assert len(tok.decode([tok.bos_id, *row]).notes) == 1  # after one note, not before
 
 
 @pytest.mark.parametrize("n", [0, 1, 3])
@@ -144,14 +152,15 @@ def test_stop_after_bars(tok: NoteTokenizer, n: int) -> None:
     # a prompt that ends inside a bar: that bar is finished, then n new bars follow
     note = [next(t for t in tok.vocab if t.startswith(kind)) for kind in ("Velocity", "Duration")]
     inside = [tok.id_of(t) for t in ("<bos>", "Bar", "Position_0", "Pitch_60", *note)]
+    # no grammar here: it would put a note in the first new bar (the test below)
     out = generate(favouring(tok, "Bar"), inside, max_new_tokens=50, n_samples=2,
-                   grammar=tok.grammar, stop=stop)  # fmt: skip
+                   stop=stop)  # fmt: skip
     assert out == [[tok.id_of("Bar")] * n] * 2
     # a prompt that ends by opening an empty bar (a continuation's prompt): that bar is the
     # first of the n new ones
     opened = [tok.bos_id, tok.id_of("Bar")]
     out = generate(favouring(tok, "Bar"), opened, max_new_tokens=50, n_samples=2,
-                   grammar=tok.grammar, stop=stop)  # fmt: skip
+                   stop=stop)  # fmt: skip
     assert out == [[tok.id_of("Bar")] * max(n - 1, 0)] * 2
     assert stop.bars == 0  # the criterion given is copied per row, never changed
 
@@ -160,9 +169,22 @@ def test_stop_after_seconds(tok: NoteTokenizer) -> None:
     # 4/4 at 120 qpm: a bar lasts 2 s; the prompt's bar starts at 0 s, new ones at 2, 4, 6 s
     prompt = [tok.id_of(t) for t in ("<bos>", "TimeSig_4/4", "Tempo_120", "Bar")]
     stop = StopAfterSeconds(tok, 5.0)
-    out = generate(favouring(tok, "Bar"), prompt, max_new_tokens=50, grammar=tok.grammar,
-                   stop=stop)  # fmt: skip
+    out = generate(favouring(tok, "Bar"), prompt, max_new_tokens=50, stop=stop)
     assert out == [[tok.id_of("Bar")] * 2]
+
+
+@pytest.mark.parametrize("prompt", [["<bos>"], ["<bos>", "Bar"]])
+def test_with_the_grammar_the_first_new_bar_holds_a_note(tok, prompt: list[str]) -> None:
+    # a model that only wants bar lines: a new piece, and a continuation's opened bar
+    ids = [tok.id_of(t) for t in prompt]
+    stop = StopAfterBars.for_tokenizer(tok, 3)
+    out = generate(favouring(tok, "Bar"), ids, max_new_tokens=50, n_samples=2,
+                   grammar=tok.grammar, stop=stop)  # fmt: skip
+    for row in out:
+        assert tok.grammar.accepts(ids + row)
+        (note,) = tok.decode(ids + row).notes  # one note, then only bar lines
+        assert note.start < 4  # in the first bar (4/4), not after empty bars
+        assert (ids + row).count(tok.id_of("Bar")) == 3  # still 3 bars in all
 
 
 def test_an_invalid_prompt_is_refused_with_the_place(tok: NoteTokenizer) -> None:

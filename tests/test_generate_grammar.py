@@ -1,4 +1,5 @@
-"""Grammar-constrained sampling: every sample of an untrained model is valid music."""
+"""Grammar-constrained sampling: every sample of an untrained model is valid music, with
+notes: new pieces, and continuations (new notes after the prompt)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ import mido
 import pytest
 import torch
 
+from musicgen.generation.continuation import continue_score
+from musicgen.generation.prompt import prompt_end
 from musicgen.generation.sampler import generate
 from musicgen.models import TransformerLM
-from musicgen.music import Score, write_midi
+from musicgen.music import Score, read_abc, write_midi
+from musicgen.music.edit import truncate
+from musicgen.music.timeline import bar_line_after
 from musicgen.tokenizers import NoteTokenizer
 
 N_SAMPLES = 200
+ASSETS = Path(__file__).parent / "assets"
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -31,22 +37,31 @@ def model(tok: NoteTokenizer) -> TransformerLM:
                          dropout=0.0).eval()  # fmt: skip
 
 
-def test_every_constrained_sample_is_valid_music(tok, model, tmp_path: Path) -> None:
+@pytest.mark.parametrize("seed", [0, 1])
+def test_every_constrained_sample_is_valid_music(tok, model, tmp_path: Path, seed) -> None:
     prompt = [tok.bos_id]
-    samples = generate(model, prompt, max_new_tokens=96, n_samples=N_SAMPLES, seed=0,
+    samples = generate(model, prompt, max_new_tokens=96, n_samples=N_SAMPLES, seed=seed,
                        grammar=tok.grammar, eos_id=tok.eos_id)  # fmt: skip
     assert len(samples) == N_SAMPLES
-    notes = 0
     for i, new in enumerate(samples):
         ids = prompt + new
         assert tok.grammar.accepts(ids), f"sample {i} breaks the grammar"
         assert tok.eos_id not in new[:-1]  # nothing is kept after <eos>
         score = tok.decode(ids)
         assert isinstance(score, Score)
-        notes += len(score.notes)
+        assert score.notes, f"sample {i} has no notes"  # music, not just a header
         path = write_midi(score, tmp_path / f"{i}.mid")
         mido.MidiFile(path)  # raises on a file a player could not open
-    assert notes > 0  # the samples are music, not just headers
+
+
+def test_every_continuation_of_an_untrained_model_adds_notes(tok, model) -> None:
+    tunes = read_abc(ASSETS / "tiny_book.abc")[:3]
+    for k, tune in enumerate(tunes):
+        prompt = truncate(tune, bar_line_after(tune, 2))
+        fulls, _ = continue_score(model, tok, prompt, max_bars=4, n_samples=40, seed=k)
+        end = prompt_end(prompt)
+        for i, full in enumerate(fulls):
+            assert any(n.start >= end for n in full.notes), f"tune {k} sample {i}: no new note"
 
 
 def test_without_the_grammar_samples_break_it(tok, model) -> None:

@@ -87,6 +87,28 @@ def test_eos_not_allowed_mid_note_and_a_finished_row_only_repeats_eos():
     assert GRAMMAR.allowed(done).nonzero()[0].tolist() == [TOK.eos_id]
 
 
+def test_a_part_needing_a_note_cannot_end_or_skip_its_first_bar_before_one():
+    note = [TOK.id_of("Position_0"), TOK.id_of("Pitch_60")]
+    for kind in ("Velocity", "Duration"):
+        note.append(TOK.id_of(next(t for t in TOK.vocab if t.startswith(kind))))
+    bar, eos = TOK.id_of("Bar"), TOK.eos_id
+    state = GRAMMAR.needing_note(GRAMMAR.from_prefix([TOK.bos_id]))
+    assert not GRAMMAR.allowed(state)[eos] and GRAMMAR.allowed(state)[bar]  # header: Bar ok
+    state = GRAMMAR.step(state, bar)
+    assert not GRAMMAR.allowed(state)[eos] and not GRAMMAR.allowed(state)[bar]  # empty bar
+    for tid in note[:-1]:
+        state = GRAMMAR.step(state, tid)
+        assert not GRAMMAR.allowed(state)[eos]
+    state = GRAMMAR.step(state, note[-1])  # the note is complete: it may end, or go on
+    assert GRAMMAR.allowed(state)[eos] and GRAMMAR.allowed(state)[bar]
+    state = GRAMMAR.step(state, bar)
+    assert GRAMMAR.allowed(state)[bar] and GRAMMAR.allowed(state)[eos]  # empty bars: fine
+    # the same tokens without needing_note are as the corpus encodes them
+    assert GRAMMAR.allowed(GRAMMAR.from_prefix([TOK.bos_id]))[eos]
+    done = GRAMMAR.from_prefix([TOK.bos_id, eos])
+    assert GRAMMAR.needing_note(done) == done  # a finished row keeps its one choice
+
+
 def test_batch_masks_stack_per_state():
     states = [GRAMMAR.initial, GRAMMAR.from_prefix(TOK.encode(folk_tune())[:9])]
     masks = GRAMMAR.allowed_batch(states)

@@ -43,7 +43,7 @@ SCORE_SET_KEYS = {
     "n_samples", "n_valid", "valid_rate", "bar_correct", "in_key",
     "pitch_class_overlap", "pitch_class_kl", "duration_overlap", "duration_kl",
     "interval_overlap", "interval_kl", "note_density", "pitch_range", "repeated_bars",
-    "memorisation",
+    "memorisation", "classifier_accuracy", "classifier_ci",
 }  # fmt: skip
 
 
@@ -234,6 +234,7 @@ def test_score_set_of_real_tunes_against_themselves():
         assert summary[f"{name}_kl"] == 0.0
     assert summary["memorisation"] == 1.0
     assert summary["note_density"] == 1.0 and summary["repeated_bars"] == 0.0
+    assert summary["classifier_accuracy"] is None  # 2 tunes: too few to train and test on
     assert score_set(tunes, tunes)["memorisation"] is None
 
 

@@ -184,6 +184,8 @@ SAMPLE_COLUMNS = (
     ("range", "pitch_range", "{:.1f}"),
     ("rep. bars", "repeated_bars", "{:.3f}"),
     ("memorised", "memorisation", "{:.3f}"),
+    ("clf acc", "classifier_accuracy", "{:.2f}"),
+    ("clf 95% CI", "classifier_ci", "{0[0]:.2f}-{0[1]:.2f}"),
 )
 
 

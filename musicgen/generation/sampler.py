@@ -8,7 +8,8 @@ when the next token would not fit, the window slides: the last `max_len // 2` to
 re-encoded without a cache (positions restart at 0) and decoding goes on from there.
 
 With a `NoteGrammar`, every step masks the tokens the grammar forbids in each row, so every
-sample is a valid note-token sequence and decodes to music.
+sample is a valid note-token sequence and decodes to music; the new part may not end, nor
+leave its first bar, before it holds a note (`NoteGrammar.needing_note`).
 """
 
 from __future__ import annotations
@@ -78,8 +79,9 @@ def generate(
             (Keskar et al. 2019).
         seed: Seeds the sampler's own `torch.Generator`: the same seed, model and arguments
             give the same samples. None draws from torch's global generator.
-        grammar: A `NoteGrammar`; when given, tokens it forbids are never drawn, and the
-            prompt must be a valid prefix.
+        grammar: A `NoteGrammar`; when given, tokens it forbids are never drawn, the
+            prompt must be a valid prefix, and each row's new tokens hold a note before
+            any `<eos>` or second bar line (unless the cap `max_new_tokens` comes first).
         use_cache: Carry the state from step to step; False re-runs the whole (windowed)
             context every step (slow; for tests and benchmarks).
         eos_id: A row ends after drawing this id (the id is kept in its output).
@@ -174,7 +176,9 @@ class _Rows:
         self.tokens[:, : self.length] = ids
         self.ends: list[int | None] = [None] * n  # where each finished row's output ends
         self.grammar = grammar
-        self.states: list[GrammarState] = [] if grammar is None else [_prefix(grammar, prompt)] * n
+        self.states: list[GrammarState] = []
+        if grammar is not None:  # the new part must hold a note before it may end
+            self.states = [grammar.needing_note(_prefix(grammar, prompt))] * n
         criteria = [] if stop is None else [stop] if hasattr(stop, "update") else list(stop)
         self.stops = [[copy.deepcopy(c) for c in criteria] for _ in range(n)]
         for c in (c for row in self.stops for c in row):

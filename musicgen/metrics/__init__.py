@@ -4,12 +4,14 @@ Never imports torch. Per score: :func:`bar_correctness`, :func:`in_key_ratio`,
 :func:`estimate_key`, :func:`note_density`, :func:`pitch_range`,
 :func:`repeated_bar_share`. Per set: :func:`valid_rate`, the pooled :func:`histograms`
 compared by :func:`overlap_area` and :func:`kl_divergence` (Yang & Lerch 2020),
-:func:`memorisation` against a training :class:`NgramIndex`, and all of them at once in
-:func:`score_set`; :func:`plot_histograms` draws the histograms of two sets.
+:func:`memorisation` against a training :class:`NgramIndex`, the classifier two-sample
+test :func:`classifier_two_sample`, and all of them at once in :func:`score_set`;
+:func:`plot_histograms` draws the histograms of two sets.
 """
 
 from musicgen.metrics.abc_bars import written_bars
 from musicgen.metrics.bars import Bar, bar_correct_rate, bar_correctness, grid_bars, melodic_line
+from musicgen.metrics.classifier import classifier_two_sample, ngram_counts, wilson_interval
 from musicgen.metrics.histograms import (
     HISTOGRAM_BINS,
     duration_histogram,
@@ -45,6 +47,7 @@ __all__ = [
     "bar_contents",
     "bar_correct_rate",
     "bar_correctness",
+    "classifier_two_sample",
     "compare_histograms",
     "duration_histogram",
     "estimate_key",
@@ -56,6 +59,7 @@ __all__ = [
     "kl_divergence",
     "melodic_line",
     "memorisation",
+    "ngram_counts",
     "ngrams",
     "note_density",
     "overlap_area",
@@ -66,5 +70,6 @@ __all__ = [
     "scale_pitch_classes",
     "score_set",
     "valid_rate",
+    "wilson_interval",
     "written_bars",
 ]

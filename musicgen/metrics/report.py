@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from statistics import fmean
 
 from musicgen.metrics.bars import Bar, bar_correct_rate
+from musicgen.metrics.classifier import classifier_two_sample
 from musicgen.metrics.histograms import histograms, kl_divergence, overlap_area
 from musicgen.metrics.memorisation import NgramIndex, memorisation, repeated_bar_share
 from musicgen.metrics.pitch import in_key_ratio, note_density, pitch_range, pitched
@@ -75,8 +76,11 @@ def score_set(
         with pitched notes of ``in_key``, ``note_density``, ``pitch_range`` and
         ``repeated_bars``; ``{pitch_class,duration,interval}_{overlap,kl}`` between the
         valid samples' pooled histograms and the reference's; ``memorisation`` over the
-        valid samples (runs pooled). A value that cannot be computed (no sample, no valid
-        sample, no real reference notes, no index) is None, never NaN.
+        valid samples (runs pooled); ``classifier_accuracy`` and its 95% Wilson interval
+        ``classifier_ci`` (``[low, high]``) of :func:`classifier_two_sample` between the
+        valid samples and the reference (0.5: it cannot tell them apart). A value that
+        cannot be computed (no sample, no valid sample, no real reference notes, no index,
+        fewer than 4 pieces for the classifier) is None, never NaN.
     """
     valid_at = [i for i, s in enumerate(samples) if is_valid(s)]
     valid: list[Score] = [samples[i] for i in valid_at]  # type: ignore[misc]
@@ -101,4 +105,7 @@ def score_set(
         "repeated_bars": _mean(tuned, repeated_bar_share),
         "memorisation": copied,
     }
+    told = classifier_two_sample(tuned, [s for s in reference if pitched(s)])
+    result["classifier_accuracy"] = None if told is None else told.accuracy
+    result["classifier_ci"] = None if told is None else list(told.ci)
     return result

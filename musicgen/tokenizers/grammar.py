@@ -58,13 +58,15 @@ _NEXT = {
 class GrammarState(NamedTuple):
     """Where a sequence stands: phase, current bar length (steps), last position (or, in
     the header, last program), how many header programs were declared (capped at 2), and
-    the declared upbeat in steps until the first bar's notes begin (0 after, or none)."""
+    the declared upbeat in steps until the first bar's notes begin (0 after, or none),
+    and whether a note must come before ``<eos>`` (see :meth:`NoteGrammar.needing_note`)."""
 
     phase: int
     bar_steps: int
     last: int
     programs: int
     pickup: int = 0
+    needs_note: bool = False
 
 
 class GrammarError(ValueError):
@@ -101,6 +103,10 @@ class NoteGrammar:
     the upbeat, positions ``>= bar - k`` (with ``bar`` from a TimeSig right after that first
     Bar if there is one, and no limit when ``k >= bar``), because the decoder drops notes
     that would fall before time 0.
+
+    A state from :meth:`needing_note` (the sampler starts every generated part from one)
+    also forbids ``<eos>`` until the next note's Duration, and a second Bar while the bar
+    it opened is still empty: a sample always holds a new note in its first new bar.
     """
 
     def __init__(self, vocab: NoteVocab) -> None:
@@ -151,7 +157,20 @@ class NoteGrammar:
             mask &= ~(self._kind_masks[PROGRAM] & (self.values <= state.last))
         if state.phase < HEAD_PICKUP:
             mask &= ~(self._kind_masks[PICKUP] & (self.values >= state.bar_steps))
+        if state.needs_note:
+            mask &= ~self._kind_masks[EOS_K]
+            if state.phase in (BAR_OPEN, BAR_TS):  # the open bar is still empty
+                mask &= ~self._kind_masks[BAR]
         return mask
+
+    def needing_note(self, state: GrammarState) -> GrammarState:
+        """``state``, from which ``<eos>`` is forbidden until a note (its Duration) comes.
+
+        Why: an untrained or briefly trained model puts much of its mass on ``<eos>`` and
+        on empty bars, and a sample without notes is no music at all. A finished sequence
+        (after ``<eos>``) is returned unchanged, since ``<eos>`` is all that may follow it.
+        """
+        return state if state.phase == DONE else state._replace(needs_note=True)
 
     def allowed_batch(self, states: Sequence[GrammarState]) -> np.ndarray:
         """Masks of shape ``(len(states), vocab_size)`` for a batch of sequences."""
@@ -166,12 +185,19 @@ class NoteGrammar:
         tid = int(token_id)
         if not 0 <= tid < len(self.kinds) or not self.allowed(state)[tid]:
             raise GrammarError(f"token {tid} not allowed in state {state}")
+        nxt = self._next_state(state, tid)
+        if state.needs_note and int(self.kinds[tid]) != DURATION:
+            return nxt._replace(needs_note=True)
+        return nxt
+
+    def _next_state(self, state: GrammarState, tid: int) -> GrammarState:
+        """The state after an allowed ``tid``, with ``needs_note`` cleared."""
         kind, value = int(self.kinds[tid]), int(self.values[tid])
-        phase, bar, last, progs, pickup = state
+        phase, bar, last, progs, pickup, _ = state
         if kind == BOS_K:
             return GrammarState(HEAD, bar, -1, 0)
         if kind == EOS_K:
-            return state._replace(phase=DONE)
+            return state._replace(phase=DONE, needs_note=False)
         if kind == BAR:
             # the first bar ends where the upbeat begins: bar - pickup steps in
             first = bar - pickup - 1 if phase < BAR_OPEN and pickup else -1
