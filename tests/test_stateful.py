@@ -26,7 +26,7 @@ def make_data(tmp_path: Path, **options) -> TextDataModule:
     text = tmp_path / "corpus.txt"
     if not text.exists():
         rng = np.random.default_rng(0)
-        words = "the cat dog sat ran on a mat park red ball and to with".split()
+        words = ["the", "cat", "dog", "sat", "ran", "on", "a", "mat", "park", "red", "ball"]
         lines = [" ".join(rng.choice(words, size=int(rng.integers(4, 12)))) for _ in range(400)]
         text.write_text("\n".join(lines) + "\n", encoding="utf-8")
     settings = dict(seq_len=BPTT, batch_size=STREAMS, stateful=True) | options

@@ -28,7 +28,9 @@ def carried(state, ids: torch.Tensor):
     if first.shape[1] != ids.shape[0]:  # (num_layers, B, hidden)
         return None
     if first.device != ids.device:
-        return state.to(ids.device) if isinstance(state, torch.Tensor) else tuple(
-            s.to(ids.device) for s in state
+        return (
+            state.to(ids.device)
+            if isinstance(state, torch.Tensor)
+            else tuple(s.to(ids.device) for s in state)
         )
     return state
