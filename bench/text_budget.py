@@ -95,7 +95,9 @@ def plain(args) -> None:
                 out.writerow([step, seen, round(time.perf_counter() - start, 1), ppl])
                 f.flush()
                 print(f"step {step} tokens {seen} val ppl {ppl:.2f}", flush=True)
-    print(f"plain loop: {step} steps; test ppl {split_ppl(wlm, dm, 'test'):.2f}")
+    print(f"plain loop: {step} steps, {seen} tokens in {args.minutes} min")
+    if not args.skip_test:
+        print(f"plain loop test ppl {split_ppl(wlm, dm, 'test'):.2f}", flush=True)
 
 
 def plot(args) -> None:
@@ -128,6 +130,7 @@ def main() -> None:
     p.add_argument("--minutes", type=float, default=47.0)
     p.add_argument("--val-every", type=int, default=500)
     p.add_argument("--val-batches", type=int, default=None, help="as limit_val_batches")
+    p.add_argument("--skip-test", action="store_true", help="no test perplexity at the end")
     p.add_argument("--out", default="plain.csv")
     p.add_argument("--root", default=str(ROOT))
     p.add_argument("--cache-dir", default="data/cache")

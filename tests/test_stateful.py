@@ -184,3 +184,28 @@ def test_variable_lengths_scale_each_steps_rate_by_its_length(tmp_path):
 def test_variable_lengths_need_stateful_streams(tmp_path):
     with pytest.raises(ValueError, match="data.variable_bptt=true needs data.stateful=true"):
         make_data(tmp_path, stateful=False, variable_bptt=True)
+
+
+def test_the_wlm_recipe_is_wlms_and_trains_through_the_stateful_path(tmp_path):
+    from test_train import compose_train, tiny_corpus
+
+    cfg = compose_train("experiment=wikitext2_lstm_wlm", f"data.cache_dir={tmp_path}")
+    assert cfg.module.optimizer._target_ == "torch.optim.SGD" and cfg.module.optimizer.lr == 20
+    assert "betas" not in cfg.module.optimizer  # SGD takes none
+    assert (cfg.data.seq_len, cfg.data.batch_size, cfg.data.stateful) == (35, 20, True)
+    assert (cfg.model.embed_dim, cfg.model.hidden_dim, cfg.model.num_layers) == (650, 650, 2)
+    assert cfg.model.dropout == 0.5 and cfg.model.tie_weights
+    assert (cfg.trainer.gradient_clip_val, cfg.trainer.max_epochs) == (0.25, 40)
+    assert (cfg.module.schedule, cfg.module.plateau_factor) == ("plateau", 0.25)
+    # the default recipe keeps AdamW with its betas
+    assert compose_train().module.optimizer.betas == [0.9, 0.95]
+    cfg = compose_train(
+        "experiment=wikitext2_lstm_wlm", *tiny_corpus("wikitext2_lstm_wlm", tmp_path),
+        f"data.cache_dir={tmp_path}",
+    )  # fmt: skip
+    from hydra.utils import instantiate
+
+    data = instantiate(cfg.data, _convert_="all")
+    module = instantiate(cfg.module, model=instantiate(cfg.model, vocab_size=data.vocab_size))
+    assert module.stateful and isinstance(module.optimizer_factory([torch.zeros(1)]),
+                                          torch.optim.SGD)  # fmt: skip
