@@ -107,7 +107,8 @@ def plot(args) -> None:
     import matplotlib.pyplot as plt
 
     rows = list(csv.DictReader(args.project.read_text().splitlines()))
-    project = [(int(r["step"]) * BATCH * BPTT, float(r["val/ppl"])) for r in rows
+    # the CSV's step of a validation row counts from 0: step s follows s + 1 batches
+    project = [((int(r["step"]) + 1) * BATCH * BPTT, float(r["val/ppl"])) for r in rows
                if r.get("val/ppl")]  # fmt: skip
     plain_rows = list(csv.DictReader(args.plain.read_text().splitlines()))
     baseline = [(int(r["tokens"]), float(r["val_ppl"])) for r in plain_rows]
@@ -117,7 +118,7 @@ def plot(args) -> None:
             ax.plot(*zip(*points, strict=True), marker="o", label=label)
     ax.set(xlabel="training tokens seen", ylabel="valid perplexity", yscale="log",
            title="WikiText-2, 2x650 tied LSTM, SGD lr 20, equal wall time")  # fmt: skip
-    ax.legend()
+    ax.legend(loc="best")
     fig.tight_layout()
     fig.savefig(args.out, dpi=120)
     print(f"wrote {args.out}")
