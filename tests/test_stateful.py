@@ -81,6 +81,10 @@ class Record(pl.Callback):
 
     def __init__(self) -> None:
         self.firsts, self.losses, self.states, self.rates = [], [], [], []
+        self.fresh = []  # whether each batch started from zeros
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
+        self.fresh.append(module._state["train"] is None)
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
         self.firsts.append(batch[0][:, 0].tolist())
@@ -98,6 +102,8 @@ def test_the_state_carries_over_detached_and_starts_again_each_epoch(tmp_path):
     # a state still attached would make the second backward fail ("backward through the
     # graph a second time") or reach into the first batch's graph
     trainer(tmp_path, per_epoch + 2, [rec]).fit(make_module(dm), datamodule=dm)
+    # zeros at the first batch of each epoch only (the module resets at epoch start)
+    assert rec.fresh == [True] + [False] * (per_epoch - 1) + [True, False]
     for h, c in rec.states:
         assert h.grad_fn is None and not h.requires_grad and c.grad_fn is None
         assert h.shape == (2, STREAMS, 16) and h.abs().sum() > 0
