@@ -123,6 +123,37 @@ def project_loop(model: RecurrentLM, dm: TextDataModule, steps: int, warmup: int
     return timer.end - timer.start
 
 
+def same_losses(model: RecurrentLM, dm: TextDataModule, tokens: torch.Tensor, steps: int = 4):
+    """Both loops' first training losses with dropout off: the same computation gives the
+    same numbers (up to float rounding), so the timing compares like with like."""
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    wlm = WLMModel(model)
+    wlm.drop.p, wlm.rnn.dropout = 0.0, 0.0
+    n = tokens.numel() // BATCH
+    data = tokens[: n * BATCH].view(BATCH, n).t().contiguous()
+    plain, hidden = [], None
+    for i in range(0, steps * BPTT, BPTT):
+        x, y = data[i : i + BPTT], data[i + 1 : i + 1 + BPTT].reshape(-1)
+        with torch.no_grad():
+            logits, _ = wlm(x, None if hidden is None else tuple(h.detach() for h in hidden))
+            plain.append(float(F.cross_entropy(logits.view(-1, logits.shape[-1]), y)))
+        hidden = wlm_step(wlm, x, y, hidden, LR)
+    fresh = RecurrentLM(dm.vocab_size, 650, 650, num_layers=2, dropout=0.0, tie_weights=True)
+    fresh.load_state_dict(state)
+    losses = []
+
+    class _Losses(pl.Callback):
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+            losses.append(float(outputs["loss"]))
+
+    module = LanguageModel(fresh, optimizer=lambda p: torch.optim.SGD(p, lr=LR),
+                           weight_decay=0.0, schedule="plateau", stateful=True)  # fmt: skip
+    pl.Trainer(accelerator="cpu", max_steps=steps, logger=False, enable_checkpointing=False,
+               enable_progress_bar=False, enable_model_summary=False, gradient_clip_val=CLIP,
+               limit_val_batches=0, callbacks=[_Losses()]).fit(module, datamodule=dm)  # fmt: skip
+    return plain, losses
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=25)
@@ -131,6 +162,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--root", default=str(ROOT))
     ap.add_argument("--cache-dir", default="data/cache")
+    ap.add_argument("--check", action="store_true", help="first check both compute the same")
     args = ap.parse_args()
     dm = TextDataModule({"type": "word"}, name="wikitext2", root=args.root, seq_len=BPTT,
                         batch_size=BATCH, cache_dir=args.cache_dir, stateful=True)  # fmt: skip
@@ -139,6 +171,10 @@ def main() -> None:
     tokens = torch.from_numpy(dm.cache.document(dm.splits["train"][0]).astype("int64"))
     torch.manual_seed(0)
     model = RecurrentLM(dm.vocab_size, 650, 650, num_layers=2, dropout=0.5, tie_weights=True)
+    if args.check:
+        plain, ours = same_losses(model, dm, tokens)
+        gap = max(abs(a - b) / a for a, b in zip(plain, ours, strict=True))
+        print(f"same batches, dropout off: losses {plain} vs {ours}, largest gap {gap:.1e}")
     timed = (args.steps - args.warmup) * BATCH * BPTT
     print(f"machine: {platform.machine()}, torch {torch.__version__}, vocab {dm.vocab_size}")
     print(f"batch {BATCH} x {BPTT} tokens, {args.steps - args.warmup} timed steps")

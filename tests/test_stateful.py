@@ -215,3 +215,10 @@ def test_the_wlm_recipe_is_wlms_and_trains_through_the_stateful_path(tmp_path):
     module = instantiate(cfg.module, model=instantiate(cfg.model, vocab_size=data.vocab_size))
     assert module.stateful and isinstance(module.optimizer_factory([torch.zeros(1)]),
                                           torch.optim.SGD)  # fmt: skip
+
+
+def test_a_one_token_tail_is_scored_too():
+    torch.manual_seed(0)
+    model = RecurrentLM(11, embed_dim=8, hidden_dim=8).eval()
+    ids = np.arange(3 * 7 + 1) % 11  # three streams of 7 and one token left over
+    assert stream_nll(model, ids, segments=3, chunk=4).tokens == len(ids) - 3
