@@ -213,8 +213,10 @@ def test_the_wlm_recipe_is_wlms_and_trains_through_the_stateful_path(tmp_path):
 
     data = instantiate(cfg.data, _convert_="all")
     module = instantiate(cfg.module, model=instantiate(cfg.model, vocab_size=data.vocab_size))
-    assert module.stateful and isinstance(module.optimizer_factory([torch.zeros(1)]),
-                                          torch.optim.SGD)  # fmt: skip
+    trainer(tmp_path, 1).fit(module, datamodule=data)
+    # data.stateful=true is the one switch: the module follows the data and carries state
+    assert module.stateful and module._state["train"] is not None
+    assert isinstance(module.trainer.optimizers[0], torch.optim.SGD)
 
 
 def test_a_one_token_tail_is_scored_too():

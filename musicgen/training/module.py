@@ -44,9 +44,9 @@ class LanguageModel(pl.LightningModule):
             word_language_model divides it by 4).
         plateau_factor: the multiplier of the plateau schedule.
         stateful: carry a recurrent backbone's state from batch to batch, detached, for
-            data served as contiguous streams (``data.stateful``); it starts from zeros at
-            each epoch and each validation, and travels in checkpoints so a resumed run
-            continues its streams.
+            data served as contiguous streams; it starts from zeros at each epoch and each
+            validation, and travels in checkpoints so a resumed run continues its streams.
+            None (the default): whatever the data module's ``stateful`` says.
         bptt: the nominal batch length of variable-length BPTT (``data.variable_bptt``):
             each step's learning rate is scaled by its batch's length / ``bptt``, so
             every token weighs the same (AWD-LSTM, Merity et al. 2017). None: no scaling.
@@ -65,7 +65,7 @@ class LanguageModel(pl.LightningModule):
         run_config: dict | None = None,
         schedule: str = "cosine",
         plateau_factor: float = 0.25,
-        stateful: bool = False,
+        stateful: bool | None = None,
         bptt: int | None = None,
     ) -> None:
         super().__init__()
@@ -79,11 +79,6 @@ class LanguageModel(pl.LightningModule):
         self.run_config = run_config or {}
         if schedule not in SCHEDULES:
             raise ValueError(f"module.schedule={schedule!r}: choose one of {', '.join(SCHEDULES)}")
-        if stateful and getattr(model, "max_len", None) is not None:
-            raise ValueError(
-                f"module.stateful=true needs a recurrent backbone; {type(model).__name__}"
-                " has a context window (train it on shuffled windows)"
-            )
         self.schedule, self.plateau_factor = schedule, plateau_factor
         self.stateful, self.bptt = stateful, bptt
         self._state = {"train": None, "val": None}  # carried, detached (stateful only)
@@ -93,6 +88,16 @@ class LanguageModel(pl.LightningModule):
         self.val_nll = SumMetric()
         self.val_tokens = SumMetric()
         self._resumed_rng: dict | None = None  # set by a restore, applied at the next step
+
+    def setup(self, stage: str) -> None:
+        if self.stateful is None:  # follow the data: data.stateful=true is the one switch
+            dm = getattr(self.trainer, "datamodule", None)
+            self.stateful = bool(getattr(dm, "stateful", False))
+        if self.stateful and getattr(self.model, "max_len", None) is not None:
+            raise ValueError(
+                f"stateful batches need a recurrent backbone; {type(self.model).__name__}"
+                " has a context window (train it on shuffled windows: data.stateful=false)"
+            )
 
     def forward(self, ids: torch.Tensor, state=None):
         return self.model(ids, state)
