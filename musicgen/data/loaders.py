@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch.utils.data import DataLoader
 
+from musicgen.data.streams import StreamBatches, StreamSampler
 from musicgen.data.windows import ResumableSampler
 
 
@@ -24,14 +25,33 @@ def check_window_settings(name: str, seq_len: int, batch_size: int, num_workers:
             )
 
 
+def check_stream_settings(name: str, stateful: bool, variable_bptt: bool) -> None:
+    """Raises ``ValueError`` for variable BPTT lengths without stateful streams."""
+    if variable_bptt and not stateful:
+        raise ValueError(
+            f"data {name!r}: data.variable_bptt=true needs data.stateful=true (it varies the"
+            " length of stateful batches; shuffled windows have a fixed seq_len)"
+        )
+
+
 class WindowLoaders:
     """Mixin for a ``LightningDataModule`` with ``dataset(split)``, ``batch_size``,
-    ``num_workers`` and ``seed``: its train, val and test DataLoaders."""
+    ``num_workers``, ``seed``, ``stateful`` and ``variable_bptt``: its train, val and test
+    DataLoaders.
+
+    With ``stateful`` the loaders serve ``batch_size`` contiguous streams in order
+    (``musicgen.data.streams``; ``seq_len`` is the BPTT length) instead of shuffled windows.
+    """
 
     def _loader(self, split: str, sampler=None) -> DataLoader:
+        if self.stateful:
+            return self._stream_loader(split)
+        return self._data_loader(self.dataset(split), sampler, self.batch_size)
+
+    def _data_loader(self, dataset, sampler, batch_size: int | None) -> DataLoader:
         return DataLoader(
-            self.dataset(split),
-            batch_size=self.batch_size,
+            dataset,
+            batch_size=batch_size,
             sampler=sampler,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
@@ -47,6 +67,8 @@ class WindowLoaders:
             raise NoTrainingDataError(
                 f"corpus {self.name!r}: no training window: {self._why_no_windows()}"
             )
+        if self.stateful:
+            return self._stream_loader("train")
         trainer = self.trainer
         rank, world = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
         sampler = ResumableSampler(len(self.dataset("train")), self.seed, rank, world)
@@ -56,6 +78,21 @@ class WindowLoaders:
             done = trainer.fit_loop.epoch_loop.batch_progress.current.ready
             sampler.skip = done * self.batch_size
         return self._loader("train", sampler)
+
+    def _stream_loader(self, split: str) -> DataLoader:
+        """Stateful batches: every rank's streams in order; training resumes mid-epoch."""
+        trainer = self.trainer
+        rank, world = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
+        train = split == "train"
+        streams = StreamBatches(self.dataset(split), self.batch_size, rank, world)
+        sampler = StreamSampler(
+            streams.length, self.seq_len, self.seed,
+            variable=train and self.variable_bptt, tail=not train and streams.tail > 0,
+        )  # fmt: skip
+        if train and trainer is not None:
+            sampler.set_epoch(trainer.current_epoch)
+            sampler.skip = trainer.fit_loop.epoch_loop.batch_progress.current.ready
+        return self._data_loader(streams, sampler, None)  # each item is a whole batch
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 
 from musicgen.data.cache import TokenCache, cache_folder, prepare_cache
-from musicgen.data.loaders import WindowLoaders, check_window_settings
+from musicgen.data.loaders import WindowLoaders, check_stream_settings, check_window_settings
 from musicgen.data.sources import folk_files, resolve_files
 from musicgen.data.splits import split_documents
 from musicgen.data.windows import TokenWindows
@@ -38,6 +38,11 @@ class MusicDataModule(WindowLoaders, pl.LightningDataModule):
         transpose: data augmentation: each training window is moved by a random number of
             semitones in ``[-transpose, transpose]`` with its key (0: off; note tokens only).
         expand_repeats: read ABC repeats and endings in played order.
+        stateful: serve ``batch_size`` contiguous streams in order, ``seq_len`` tokens of
+            each per batch, for a model that carries its state (truncated BPTT, as in
+            PyTorch's word_language_model) instead of shuffled windows.
+        variable_bptt: with ``stateful``, draw each training batch's length as AWD-LSTM
+            does (``seq_len`` with probability 0.95, else half, plus N(0, 5) noise).
     """
 
     def __init__(
@@ -55,10 +60,13 @@ class MusicDataModule(WindowLoaders, pl.LightningDataModule):
         prepare_workers: int | None = None,
         transpose: int = 0,
         expand_repeats: bool = False,
+        stateful: bool = False,
+        variable_bptt: bool = False,
     ) -> None:
         super().__init__()
         tokenizer = build_tokenizer(tokenizer)
         check_window_settings(name, seq_len, batch_size, num_workers)
+        check_stream_settings(name, stateful, variable_bptt)
         if transpose and not hasattr(tokenizer, "transpose_ids"):
             raise ValueError(
                 f"transpose={transpose} needs note tokens;"
@@ -74,6 +82,8 @@ class MusicDataModule(WindowLoaders, pl.LightningDataModule):
         self.seed = seed
         self.cache_dir = cache_dir
         self.num_workers = num_workers
+        self.stateful = stateful
+        self.variable_bptt = variable_bptt
         self.prepare_workers = prepare_workers
         self.transpose = transpose
         self.expand_repeats = expand_repeats

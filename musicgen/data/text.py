@@ -9,7 +9,7 @@ from typing import Any
 import pytorch_lightning as pl
 
 from musicgen.data.cache import TokenCache
-from musicgen.data.loaders import WindowLoaders, check_window_settings
+from musicgen.data.loaders import WindowLoaders, check_stream_settings, check_window_settings
 from musicgen.data.text_cache import fit_or_load_tokenizer, prepare_text_cache, text_cache_folder
 from musicgen.data.text_corpus import ROOT_FILES, SPLITS, TextCorpus, read_files, read_root
 from musicgen.data.text_download import WIKITEXT2_URL, download_wikitext2
@@ -45,6 +45,11 @@ class TextDataModule(WindowLoaders, pl.LightningDataModule):
         cache_dir: where the fitted tokenizer and the token cache live.
         num_workers: DataLoader worker processes.
         download: fetch WikiText-2 into ``root`` when its files are missing.
+        stateful: serve ``batch_size`` contiguous streams in order, ``seq_len`` tokens of
+            each per batch, for a model that carries its state (truncated BPTT, as in
+            PyTorch's word_language_model) instead of shuffled windows.
+        variable_bptt: with ``stateful``, draw each training batch's length as AWD-LSTM
+            does (``seq_len`` with probability 0.95, else half, plus N(0, 5) noise).
 
     Raises:
         ValueError: unless exactly one of ``root`` and ``files`` is given, or for
@@ -66,9 +71,12 @@ class TextDataModule(WindowLoaders, pl.LightningDataModule):
         cache_dir: str = "data/cache",
         num_workers: int = 0,
         download: bool = False,
+        stateful: bool = False,
+        variable_bptt: bool = False,
     ) -> None:
         super().__init__()
         check_window_settings(name, seq_len, batch_size, num_workers)
+        check_stream_settings(name, stateful, variable_bptt)
         if (root is None) == (files is None):
             given = "both" if root is not None else "neither"
             raise ValueError(
@@ -89,6 +97,8 @@ class TextDataModule(WindowLoaders, pl.LightningDataModule):
         self.seed = seed
         self.cache_dir = cache_dir
         self.num_workers = num_workers
+        self.stateful = stateful
+        self.variable_bptt = variable_bptt
         self.download = download
         self._corpus: TextCorpus | None = None
         self._tokenizer: Tokenizer | None = None

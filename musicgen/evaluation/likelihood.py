@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from musicgen.data.streams import stream_cut
+
 
 @dataclass
 class StreamNLL:
@@ -65,14 +67,13 @@ def stream_nll(
         stride: a Transformer's window advance.
     """
     ids = torch.as_tensor(np.asarray(ids, dtype=np.int64))
-    segments = max(1, min(segments, len(ids) // 2))
-    length = len(ids) // segments
+    length, rest = stream_cut(len(ids), segments)  # the cut stateful validation uses too
     if length < 2:
         return StreamNLL(0.0, 0)
-    parts = [ids[i * length : (i + 1) * length] for i in range(segments)]
-    tail = ids[segments * length :]
-    total = _batch_nll(model, torch.stack(parts), chunk, stride)
-    if len(tail) >= 2:  # the remainder, with the end of the last part as its context
+    parts = ids[: len(ids) - rest].view(-1, length)  # (segments, length)
+    tail = ids[len(ids) - rest :]
+    total = _batch_nll(model, parts, chunk, stride)
+    if len(tail) >= 1:  # the remainder, with the end of the last part as its context
         extra = _batch_nll(model, ids[-len(tail) - 1 :][None], chunk, stride)
         total = StreamNLL(total.nll + extra.nll, total.tokens + extra.tokens)
     return total

@@ -19,8 +19,10 @@ from torchmetrics import SumMetric
 
 from musicgen.data.windows import IGNORE_INDEX
 from musicgen.training import random_state
+from musicgen.training.recurrent_state import carried, detached
 
 CHECKPOINT_KEY = "musicgen"
+SCHEDULES = ("cosine", "plateau")
 
 
 class LanguageModel(pl.LightningModule):
@@ -36,6 +38,18 @@ class LanguageModel(pl.LightningModule):
         min_lr_ratio: the cosine decay ends at this fraction of the peak learning rate.
         label_smoothing: of the training loss (Szegedy et al. 2016); validation reports the
             plain negative log-likelihood so perplexities stay comparable.
+        schedule: ``"cosine"`` (warm-up, then cosine decay over the run) or ``"plateau"``
+            (a constant rate multiplied by ``plateau_factor`` at each epoch's end whose
+            ``val/loss`` is no better than the best so far, as PyTorch's
+            word_language_model divides it by 4).
+        plateau_factor: the multiplier of the plateau schedule.
+        stateful: carry a recurrent backbone's state from batch to batch, detached, for
+            data served as contiguous streams; it starts from zeros at each epoch and each
+            validation, and travels in checkpoints so a resumed run continues its streams.
+            None (the default): whatever the data module's ``stateful`` says.
+        bptt: the nominal batch length of variable-length BPTT (``data.variable_bptt``):
+            each step's learning rate is scaled by its batch's length / ``bptt``, so
+            every token weighs the same (AWD-LSTM, Merity et al. 2017). None: no scaling.
         run_config: the resolved config of the run, stored in checkpoints.
     """
 
@@ -49,6 +63,10 @@ class LanguageModel(pl.LightningModule):
         min_lr_ratio: float = 0.1,
         label_smoothing: float = 0.0,
         run_config: dict | None = None,
+        schedule: str = "cosine",
+        plateau_factor: float = 0.25,
+        stateful: bool | None = None,
+        bptt: int | None = None,
     ) -> None:
         super().__init__()
         self.model = model
@@ -59,18 +77,46 @@ class LanguageModel(pl.LightningModule):
         self.min_lr_ratio = min_lr_ratio
         self.label_smoothing = label_smoothing
         self.run_config = run_config or {}
+        if schedule not in SCHEDULES:
+            raise ValueError(f"module.schedule={schedule!r}: choose one of {', '.join(SCHEDULES)}")
+        self.schedule, self.plateau_factor = schedule, plateau_factor
+        self.stateful, self.bptt = stateful, bptt
+        self._state = {"train": None, "val": None}  # carried, detached (stateful only)
+        self._resumed_state = None  # a checkpoint's training state, for the resumed epoch
+        self._batch_len = 0
         # summed over the epoch and over ranks, so DDP reports the true corpus figures
         self.val_nll = SumMetric()
         self.val_tokens = SumMetric()
         self._resumed_rng: dict | None = None  # set by a restore, applied at the next step
 
+    def setup(self, stage: str) -> None:
+        if self.stateful is None:  # follow the data: data.stateful=true is the one switch
+            dm = getattr(self.trainer, "datamodule", None)
+            self.stateful = bool(getattr(dm, "stateful", False))
+        if self.stateful and getattr(self.model, "max_len", None) is not None:
+            raise ValueError(
+                f"stateful batches need a recurrent backbone; {type(self.model).__name__}"
+                " has a context window (train it on shuffled windows: data.stateful=false)"
+            )
+
     def forward(self, ids: torch.Tensor, state=None):
         return self.model(ids, state)
 
-    def _nll(self, batch, smoothing: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    def _nll(self, batch, smoothing: float = 0.0, carry: str | None = None):
+        """Summed NLL and target count of a batch; ``carry`` ("train" or "val") continues
+        and keeps that pass's state when the run is stateful."""
         x, y = batch  # (B, T), (B, T)
-        logits, _ = self.model(x)  # (B, T, V)
+        state = carried(self._state[carry], x) if carry and self.stateful else None
+        logits, state = self.model(x, state)  # (B, T, V)
+        if carry and self.stateful:
+            self._state[carry] = detached(state)
         return token_nll(logits, y, smoothing)
+
+    def on_train_epoch_start(self) -> None:
+        self._state["train"] = None  # the streams start again at each epoch
+
+    def on_validation_epoch_start(self) -> None:
+        self._state["val"] = None
 
     def on_train_batch_start(self, batch, batch_idx: int) -> None:
         # Restored here, not at load time: whatever a restore does before the first step
@@ -78,16 +124,32 @@ class LanguageModel(pl.LightningModule):
         if self._resumed_rng is not None:
             random_state.restore(self._resumed_rng)
             self._resumed_rng = None
+        if self._resumed_state is not None:
+            # Lightning skips on_train_epoch_start when it resumes mid-epoch: the streams
+            # continue from the saved state, unless this batch starts a new epoch
+            self._state["train"] = self._resumed_state if batch_idx > 0 else None
+            self._resumed_state = None
+        self._batch_len = batch[0].shape[1]
+
+    def optimizer_step(self, epoch, batch_idx, optimizer, optimizer_closure=None) -> None:
+        if not self.bptt:
+            return super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
+        rates = [group["lr"] for group in optimizer.param_groups]
+        for group in optimizer.param_groups:  # AWD-LSTM: lr * seq_len / bptt for this step
+            group["lr"] *= self._batch_len / self.bptt
+        super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
+        for group, lr in zip(optimizer.param_groups, rates, strict=True):
+            group["lr"] = lr
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        total, count = self._nll(batch, self.label_smoothing)
+        total, count = self._nll(batch, self.label_smoothing, carry="train")
         loss = total / count.clamp(min=1)
         self.log("train/loss", loss, prog_bar=True)
         self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"])
         return loss
 
     def validation_step(self, batch, batch_idx: int) -> None:
-        total, count = self._nll(batch)
+        total, count = self._nll(batch, carry="val")
         self.val_nll.update(total)
         self.val_tokens.update(count)
 
@@ -111,6 +173,18 @@ class LanguageModel(pl.LightningModule):
 
     def configure_optimizers(self):
         optimizer = self.optimizer_factory(param_groups(self.model, self.weight_decay))
+        if self.schedule == "plateau":
+            # threshold 0, patience 0: any epoch that does not lower val/loss divides the rate
+            plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                optimizer, factor=self.plateau_factor, patience=0, threshold=0.0
+            )
+            return {
+                "optimizer": optimizer,
+                "lr_scheduler": {
+                    "scheduler": plateau, "monitor": "val/loss", "interval": "epoch",
+                    "strict": False,  # a run shorter than an epoch never reaches it
+                },
+            }  # fmt: skip
         total = max(int(self.trainer.estimated_stepping_batches), 1)
         schedule = partial(
             warmup_cosine, warmup=self.warmup_steps, total=total, floor=self.min_lr_ratio
@@ -127,10 +201,14 @@ class LanguageModel(pl.LightningModule):
             "config": self.run_config,
             # saved after a step, so a resume continues the same random draws (exact resume)
             "rng": random_state.capture(),
+            # the streams' state after the last step (stateful runs), so a resume continues them
+            "state": self._state["train"],
         }
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        self._resumed_rng = (checkpoint.get(CHECKPOINT_KEY) or {}).get("rng")
+        saved = checkpoint.get(CHECKPOINT_KEY) or {}
+        self._resumed_rng = saved.get("rng")
+        self._resumed_state = saved.get("state")
 
 
 def token_nll(
