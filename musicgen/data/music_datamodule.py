@@ -8,14 +8,14 @@ from pathlib import Path
 import pytorch_lightning as pl
 
 from musicgen.data.cache import TokenCache, cache_folder, prepare_cache
-from musicgen.data.loaders import WindowLoaders, check_stream_settings, check_window_settings
+from musicgen.data.loaders import eval_loader, train_loader, check_stream_settings, check_window_settings
 from musicgen.data.sources import folk_files, resolve_files
 from musicgen.data.splits import split_documents
 from musicgen.data.windows import TokenWindows
 from musicgen.tokenizers import build_tokenizer
 
 
-class MusicDataModule(WindowLoaders, pl.LightningDataModule):
+class MusicDataModule(pl.LightningDataModule):
     """Prepares a music corpus once into a token cache and serves (x, y) windows.
 
     Only one process prepares (Lightning calls ``prepare_data`` on local rank 0); every
@@ -120,6 +120,16 @@ class MusicDataModule(WindowLoaders, pl.LightningDataModule):
         self.cache = TokenCache.open(folder)
         hashes = [d[3] for d in self.cache.manifest["documents"]]
         self.splits = split_documents(hashes, self.val_fraction, self.test_fraction, self.seed)
+
+
+    def train_dataloader(self):
+        return train_loader(self)
+
+    def val_dataloader(self):
+        return eval_loader(self, "val")
+
+    def test_dataloader(self):
+        return eval_loader(self, "test")
 
     def dataset(self, split: str) -> TokenWindows:
         self.setup()

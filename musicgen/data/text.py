@@ -9,7 +9,7 @@ from typing import Any
 import pytorch_lightning as pl
 
 from musicgen.data.cache import TokenCache
-from musicgen.data.loaders import WindowLoaders, check_stream_settings, check_window_settings
+from musicgen.data.loaders import eval_loader, train_loader, check_stream_settings, check_window_settings
 from musicgen.data.text_cache import fit_or_load_tokenizer, prepare_text_cache, text_cache_folder
 from musicgen.data.text_corpus import ROOT_FILES, SPLITS, TextCorpus, read_files, read_root
 from musicgen.data.text_download import WIKITEXT2_URL, download_wikitext2
@@ -19,7 +19,7 @@ from musicgen.tokenizers import Tokenizer
 __all__ = ["WIKITEXT2_URL", "TextDataModule", "download_wikitext2"]
 
 
-class TextDataModule(WindowLoaders, pl.LightningDataModule):
+class TextDataModule(pl.LightningDataModule):
     """Fits a tokenizer on the training text, tokenizes the splits once, serves (x, y) windows.
 
     Each split is one token stream (one document of the cache): the windows of a split
@@ -155,6 +155,16 @@ class TextDataModule(WindowLoaders, pl.LightningDataModule):
             raise FileNotFoundError(f"token cache {folder} is not built: call prepare_data() first")
         self.cache = TokenCache.open(folder)
         self.splits = {split: [i] for i, split in enumerate(SPLITS)}
+
+
+    def train_dataloader(self):
+        return train_loader(self)
+
+    def val_dataloader(self):
+        return eval_loader(self, "val")
+
+    def test_dataloader(self):
+        return eval_loader(self, "test")
 
     def dataset(self, split: str) -> TokenWindows:
         """Windows over one split: ``y`` is ``x`` shifted by one token."""

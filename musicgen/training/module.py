@@ -185,15 +185,7 @@ class LanguageModel(pl.LightningModule):
                     "strict": False,  # a run shorter than an epoch never reaches it
                 },
             }  # fmt: skip
-        total = max(int(self.trainer.estimated_stepping_batches), 1)
-        schedule = partial(
-            warmup_cosine, warmup=self.warmup_steps, total=total, floor=self.min_lr_ratio
-        )
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
-        }
+        return with_warmup_cosine(optimizer, self.trainer, self.warmup_steps, self.min_lr_ratio)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint[CHECKPOINT_KEY] = {
@@ -221,6 +213,15 @@ def token_nll(
         label_smoothing=smoothing, reduction="sum",
     )  # fmt: skip
     return loss, (y != IGNORE_INDEX).sum()
+
+
+def with_warmup_cosine(optimizer, trainer, warmup: int, floor: float) -> dict:
+    """Lightning's optimizer config: ``optimizer`` with :func:`warmup_cosine` per step over
+    the run's ``trainer.estimated_stepping_batches``."""
+    total = max(int(trainer.estimated_stepping_batches), 1)
+    schedule = partial(warmup_cosine, warmup=warmup, total=total, floor=floor)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
 
 def warmup_cosine(step: int, warmup: int, total: int, floor: float) -> float:

@@ -18,7 +18,7 @@ from torchmetrics import SumMetric
 
 from musicgen.data.windows import IGNORE_INDEX
 from musicgen.training import random_state
-from musicgen.training.module import CHECKPOINT_KEY, param_groups, token_nll, warmup_cosine
+from musicgen.training.module import CHECKPOINT_KEY, param_groups, token_nll, with_warmup_cosine
 
 
 class Seq2SeqModel(pl.LightningModule):
@@ -104,15 +104,7 @@ class Seq2SeqModel(pl.LightningModule):
 
     def configure_optimizers(self):
         optimizer = self.optimizer_factory(param_groups(self.model, self.weight_decay))
-        total = max(int(self.trainer.estimated_stepping_batches), 1)
-        schedule = partial(
-            warmup_cosine, warmup=self.warmup_steps, total=total, floor=self.min_lr_ratio
-        )
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
-        }
+        return with_warmup_cosine(optimizer, self.trainer, self.warmup_steps, self.min_lr_ratio)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint[CHECKPOINT_KEY] = {
