@@ -100,3 +100,14 @@ def test_weights_that_do_not_fit_the_config(tmp_path: Path) -> None:
     torch.save(ckpt, path)
     with pytest.raises(CheckpointError, match="do not fit"):
         load_checkpoint(path)
+
+
+def test_a_character_tokenizer_of_a_text_corpus_from_before_kinds_loads_as_text():
+    from musicgen.tokenizers import tokenizer_from_dict
+    from musicgen.training.checkpoint import _with_kind
+
+    old = {"type": "char", "chars": list("ab "), "add_bos_eos": True}  # no "kind": old code
+    text = {"data": {"_target_": "musicgen.data.text.TextDataModule"}}
+    music = {"data": {"_target_": "musicgen.data.music_datamodule.MusicDataModule"}}
+    assert tokenizer_from_dict(_with_kind(old, text)).kind == "text"
+    assert tokenizer_from_dict(_with_kind(old, music)).kind == "abc"

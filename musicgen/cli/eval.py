@@ -88,7 +88,7 @@ def evaluate_checkpoint(ck: LoadedCheckpoint, cfg: DictConfig, indexes: dict | N
         "model": ck.config["model"]["_target_"].rsplit(".", 1)[-1],
         "parameters": num_parameters(ck.model),
     }
-    if callable(getattr(dm, "word_count", None)):
+    if ck.tokenizer.kind == "text":
         record |= _text_scores(ck, dm, cfg)
     else:
         record |= _music_scores(ck, dm, cfg)

@@ -110,6 +110,15 @@ def newest_last_checkpoint(name: str = "*", root: str | Path = "outputs") -> Pat
     return found[-1]
 
 
+def _with_kind(tokenizer: dict, config: dict) -> dict:
+    """Checkpoints from before ``CharTokenizer.kind`` store no kind: a character tokenizer
+    of a text corpus is then a text one (the default, ABC, is for music corpora)."""
+    data = str((config.get("data") or {}).get("_target_", ""))
+    if tokenizer.get("type") == "char" and "kind" not in tokenizer and "TextDataModule" in data:
+        return {**tokenizer, "kind": "text"}
+    return tokenizer
+
+
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> LoadedCheckpoint:
     """Rebuilds the backbone and tokenizer saved by `musicgen-train`, running no code it holds.
 
@@ -136,7 +145,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if "data" in config:  # refused now, not only when a command rebuilds the corpus
         check_config(config["data"], path, "data")
     try:
-        tokenizer = tokenizer_from_dict(entry["tokenizer"])
+        tokenizer = tokenizer_from_dict(_with_kind(entry["tokenizer"], config))
         model = safe_instantiate(config["model"], path, "model")
     except UnsafeCheckpointError:
         raise
