@@ -66,7 +66,7 @@ def evaluate_harmoniser(model, dm, split: str, batch_size: int = 16) -> dict:
     """
     tok = dm.tokenizer
     model.eval()
-    train = [(s, tok.decode(p[1])) for s, p in zip(dm.tunes("train"), dm.dataset("train"))]
+    train = [(s, tok.decode(p[1])) for s, p in zip(dm.tunes("train"), dm.dataset("train"), strict=True)]
     key_baseline = KeyChordBaseline().fit(train)
     pairs, scores = dm.dataset(split), dm.tunes(split)
     nll, beats = chord_nll(model, pairs, batch_size)

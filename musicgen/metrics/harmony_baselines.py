@@ -83,7 +83,9 @@ def melody_cover_chords(case: HarmonyCase) -> list[Chord | None]:
             weight.setdefault(bar, Counter())[note.pitch % 12] += min(end, bar_end) - t
             t = min(end, bar_end)
     order = list(QUALITIES)
-    candidates = sorted(all_chords(), key=lambda c: (len(c.pitch_classes), order.index(c.quality), c.root))
+    candidates = sorted(
+        all_chords(), key=lambda c: (len(c.pitch_classes), order.index(c.quality), c.root)
+    )
     best = {
         bar: max(candidates, key=lambda c: sum(w[pc] for pc in c.pitch_classes))
         for bar, w in weight.items()
