@@ -66,7 +66,8 @@ def evaluate_harmoniser(model, dm, split: str, batch_size: int = 16) -> dict:
     """
     tok = dm.tokenizer
     model.eval()
-    train = [(s, tok.decode(p[1])) for s, p in zip(dm.tunes("train"), dm.dataset("train"), strict=True)]
+    train_pairs = zip(dm.tunes("train"), dm.dataset("train"), strict=True)
+    train = [(score, tok.decode(target)) for score, (_, target) in train_pairs]
     key_baseline = KeyChordBaseline().fit(train)
     pairs, scores = dm.dataset(split), dm.tunes(split)
     nll, beats = chord_nll(model, pairs, batch_size)

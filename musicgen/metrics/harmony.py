@@ -105,7 +105,8 @@ def chord_coverage(chords: Sequence[Chord | None]) -> int:
 def chord_tonal_distance(chords: Sequence[Chord | None]) -> float:
     """CTD: mean tonal distance between the chords of adjacent beats (a held chord adds 0,
     as in the paper's fixed half-bar grid); NaN with no pair of adjacent chords."""
-    pairs = [(a, b) for a, b in zip(chords[:-1], chords[1:], strict=True) if a is not None and b is not None]
+    adjacent = zip(chords[:-1], chords[1:], strict=True)
+    pairs = [(a, b) for a, b in adjacent if a is not None and b is not None]
     if not pairs:
         return math.nan
     return sum(tonal_distance(a.pitch_classes, b.pitch_classes) for a, b in pairs) / len(pairs)
