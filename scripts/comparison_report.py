@@ -72,7 +72,7 @@ def harmony_section(runs: list[dict]) -> list[str]:
             nll = cell(r, "chord_nll_per_beat", "{:.3f}") if system == "model" else ""
             rows.append([r["name"], f"{r['step']:,}", nll, SYSTEMS.get(system, system),
                          *[cell(figures, k, f) for _, k, f in HARMONY]])  # fmt: skip
-    return [*table(header, rows), ""]
+    return [*lines, *table(header, rows), ""]
 
 
 def render(report: dict, out: Path) -> str:
