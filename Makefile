@@ -55,17 +55,20 @@ bench: install
 	$(PY) bench/parse.py
 	$(PY) bench/train.py
 
-# The comparison report of docs/comparison/: the four music experiments, each trained for
+# The comparison report of docs/comparison/: the four music experiments and the two
+# harmonisers (their own table: chord accuracy, Yeh et al. 2021 metrics), each trained for
 # the same budget (REPORT_TIME, DD:HH:MM:SS, of one CPU core, two runs side by side on a 2-core
-# machine, batches of 8 windows for all four, W&B off), then scored by musicgen-eval on
+# machine, batches of 8 (windows or tunes), W&B off), then scored by musicgen-eval on
 # their test splits. REPORT_TRAIN=0 re-scores the existing checkpoints.
 REPORT_TIME    ?= 00:00:08:00
 REPORT_TRAIN   ?= 1
-REPORT_RUNS    := irish_lstm_lab irish_transformer folk_lstm folk_transformer
+REPORT_RUNS    := irish_lstm_lab irish_transformer folk_lstm folk_transformer \
+                  nottingham_harmonize_lstm nottingham_harmonize_transformer
 report: install
 	mkdir -p outputs/report docs/comparison
 	if [ "$(REPORT_TRAIN)" = 1 ]; then \
-	  for pair in "irish_lstm_lab irish_transformer" "folk_lstm folk_transformer"; do \
+	  for pair in "irish_lstm_lab irish_transformer" "folk_lstm folk_transformer" \
+	      "nottingham_harmonize_lstm nottingham_harmonize_transformer"; do \
 	    for e in $$pair; do rm -rf outputs/report/$$e; \
 	      OMP_NUM_THREADS=1 $(VENV)/bin/musicgen-train experiment=$$e logger=csv \
 	        data.batch_size=8 trainer.max_time=$(REPORT_TIME) \

@@ -29,6 +29,14 @@ SAMPLES = (
     ("classifier accuracy (95% CI)", "classifier", None),
 )  # fmt: skip
 KINDS = {"new": "new pieces", "continuation": "continuations", "real": "real (held out)"}
+HARMONY = (
+    ("accuracy per beat", "chord_accuracy", "{:.3f}"),
+    ("CHE", "chord_histogram_entropy", "{:.3f}"), ("CC", "chord_coverage", "{:.2f}"),
+    ("CTD", "chord_tonal_distance", "{:.3f}"), ("CTnCTR", "chord_tone_ratio", "{:.3f}"),
+    ("PCS", "pitch_consonance", "{:.3f}"), ("MCTD", "melody_chord_tonal_distance", "{:.3f}"),
+)  # fmt: skip
+SYSTEMS = {"model": "the model", "real": "real chords", "key_baseline": "key's commonest chord",
+           "melody_baseline": "chord covering the bar's melody"}  # fmt: skip
 
 
 def cell(record: dict, key: str, fmt: str | None) -> str:
@@ -47,8 +55,33 @@ def table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines + ["| " + " | ".join(r) + " |" for r in rows]
 
 
+def harmony_section(runs: list[dict]) -> list[str]:
+    """The harmonisers' table: each run's chords, the real ones and the two baselines."""
+    if not runs:
+        return []
+    lines = [
+        "## Harmonisation",
+        "",
+        "Melody → chords (one chord per beat) on the held-out Nottingham tunes: accuracy per",
+        "beat against each tune's own chords (beats with a chord), and the metrics of Yeh et",
+        "al. 2021 (tune means): chord histogram entropy, chord coverage, chord tonal distance,",
+        "chord-tone to non-chord-tone ratio, pitch consonance, melody–chord tonal distance.",
+        "The real chords and both baselines are scored by the same code.",
+        "",
+    ]
+    header = ["run", "steps", "chord NLL/beat", "chords", *[h for h, _, _ in HARMONY]]
+    rows = []
+    for r in runs:
+        for system, figures in r["harmony"].items():
+            nll = cell(r, "chord_nll_per_beat", "{:.3f}") if system == "model" else ""
+            rows.append([r["name"], f"{r['step']:,}", nll, SYSTEMS.get(system, system),
+                         *[cell(figures, k, f) for _, k, f in HARMONY]])  # fmt: skip
+    return [*lines, *table(header, rows), ""]
+
+
 def render(report: dict, out: Path) -> str:
-    runs = report["runs"]
+    harmonisers = [r for r in report["runs"] if "harmony" in r]
+    runs = [r for r in report["runs"] if "harmony" not in r]
     split = report["split"]
     lines = [
         "# Comparison: LSTM and Transformer, characters and note tokens",
@@ -85,7 +118,8 @@ def render(report: dict, out: Path) -> str:
         for kind, figures in r.get("samples", {}).items():
             n = f"{KINDS.get(kind, kind)} ({figures['n_valid']}/{figures['n_samples']})"
             rows.append([r["name"], n, *[cell(figures, k, f) for _, k, f in SAMPLES]])
-    lines += [*table(header, rows), "", "## Histograms, samples against the real test tunes", ""]
+    lines += [*table(header, rows), "", *harmony_section(harmonisers)]
+    lines += ["## Histograms, samples against the real test tunes", ""]
     for r in runs:
         for kind, figures in r.get("samples", {}).items():
             if "plot" in figures:

@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from musicgen.models import causal_attention
+from musicgen.models import TransformerLM, causal_attention
+from musicgen.models.attention import causal_attention_weights
 from musicgen.models.positional import RotaryEmbedding, SinusoidalPositions
 
 
@@ -83,3 +84,32 @@ def test_rotary_score_depends_only_on_relative_position() -> None:
 def test_rotary_needs_even_head_size() -> None:
     with pytest.raises(ValueError, match="even"):
         RotaryEmbedding(max_len=8, head_dim=7)
+
+
+@pytest.mark.parametrize(("t_q", "t_k"), [(5, 5), (1, 6), (3, 7)])
+def test_attention_weights_are_the_causal_softmax_that_the_fast_path_applies(t_q, t_k):
+    torch.manual_seed(0)
+    q, k, v = torch.randn(2, 3, t_q, 8), torch.randn(2, 3, t_k, 8), torch.randn(2, 3, t_k, 8)
+    weights = causal_attention_weights(q, k)  # (B, nh, T, P + T)
+    assert torch.allclose(weights.sum(-1), torch.ones(2, 3, t_q))
+    past = t_k - t_q
+    future = torch.ones(t_q, t_k).triu(diagonal=past + 1).bool()  # keys after each query
+    assert (weights[..., future] == 0).all()
+    torch.testing.assert_close(weights @ v, causal_attention(q, k, v), atol=1e-6, rtol=1e-5)
+
+
+def test_transformer_weights_change_nothing_and_match_cached_steps():
+    torch.manual_seed(0)
+    model = TransformerLM(vocab_size=20, d_model=16, n_heads=2, n_layers=2, max_len=32).eval()
+    ids = torch.randint(0, 20, (1, 9))
+    with torch.no_grad():
+        fast, plain = model(ids)
+        logits, state = model(ids, need_weights=True)
+        _, prefix = model(ids[:, :8])
+        _, step = model(ids[:, 8:], prefix, need_weights=True)
+    assert plain.attention is None  # SDPA's path: no weights unless asked
+    torch.testing.assert_close(logits, fast, atol=1e-5, rtol=1e-5)
+    assert len(state.attention) == 2 and state.attention[0].shape == (1, 2, 9, 9)
+    # one cached step attends as the last row of the full pass
+    for full, cached in zip(state.attention, step.attention, strict=True):
+        torch.testing.assert_close(cached[:, :, 0], full[:, :, -1], atol=1e-6, rtol=1e-5)

@@ -109,3 +109,16 @@ def test_a_held_out_tune_of_the_training_corpus_is_continued(note_ckpt, tmp_path
     sample = read_midi(out / "sample_00.mid")
     assert prompt.notes and not Counter(prompt.notes) - Counter(sample.notes)
     assert len(sample.notes) > len(prompt.notes)
+
+
+def test_attention_true_draws_each_layer_and_training_logged_maps(note_ckpt, tmp_path):
+    out = tmp_path / "att"
+    res = run("musicgen-sample", f"ckpt={note_ckpt}", "n_samples=1", "max_bars=1",
+              "audio=false", "attention=true", f"out_dir={out}", cwd=tmp_path)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    picture = out / "sample_00_attention_layer0.png"  # the fixture's model has one layer
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and str(picture) in res.stdout
+    assert not (out / "sample_00_attention_layer1.png").exists()
+    # the training run's validations drew one map each (AttentionMapLogger)
+    maps = sorted((note_ckpt.parents[1] / "attention").glob("step*.png"))
+    assert maps and maps[0].stat().st_size > 1000

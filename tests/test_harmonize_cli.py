@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import RUN, run
 
@@ -46,3 +48,22 @@ def test_tiny_harmoniser_trains_and_harmonises_a_midi_melody(tmp_path):
     assert "sample_00 (greedy): " in sampled.stdout
     refused = run("musicgen-sample", f"ckpt={ckpt}", "out_dir=out", cwd=tmp_path)
     assert refused.returncode == 2 and "give it a melody" in refused.stderr
+    _eval_scores_the_baselines_with_known_answers(ckpt, tmp_path)
+
+
+def _eval_scores_the_baselines_with_known_answers(ckpt, tmp_path):
+    # the six tunes are one tune (the corpus keeps one copy): it is the train split
+    res = run("musicgen-eval", f"ckpt={ckpt}", "split=train", "out=m.json", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-2000:]
+    report = json.loads((tmp_path / "m.json").read_text())
+    assert report["tunes"] == 1 and report["beats"] == 16
+    assert report["chord_nll_per_beat"] > 0
+    harmony = report["harmony"]
+    assert set(harmony) == {"model", "real", "key_baseline", "melody_baseline"}
+    assert harmony["real"]["chord_accuracy"] == 1.0
+    # the key's commonest chord is C (bars 1 and 4): right on half the beats
+    assert harmony["key_baseline"]["chord_accuracy"] == 0.5
+    # every bar outlines its own chord: the melody baseline finds them all
+    assert harmony["melody_baseline"]["chord_accuracy"] == 1.0
+    assert harmony["real"]["chord_coverage"] == 3 and harmony["real"]["chord_tone_ratio"] == 1.0
+    assert "harmonisation" in res.stdout and "melody_baseline" in res.stdout

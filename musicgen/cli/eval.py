@@ -6,6 +6,9 @@ carries (the token cache the training run made is found again by its key):
 - text checkpoints: the whole split as one stream (``evaluation.likelihood.stream_nll``), in
   nats per token and per word, and word-level perplexity, which compares across word, BPE
   and character tokenizers;
+- harmonisers (tokenizer kind "harmony"): chord NLL and accuracy per beat and the
+  Yeh et al. 2021 metrics, for the model, the real chords and two baselines
+  (``evaluation.harmony.evaluate_harmoniser``);
 - music checkpoints: every tune scored from its first token (``document_nll``), in nats
   per token and per tune; then samples (new pieces and continuations of the split's tunes)
   scored with the musical metrics against the split's tunes, next to the other held-out
@@ -23,6 +26,7 @@ import hydra
 from omegaconf import DictConfig, ListConfig
 
 from musicgen.cli.common import UserError, fail_cleanly
+from musicgen.evaluation.harmony import evaluate_harmoniser
 from musicgen.evaluation.likelihood import document_nll, stream_nll
 from musicgen.evaluation.samples import evaluate_samples, training_index
 from musicgen.models import num_parameters
@@ -88,7 +92,9 @@ def evaluate_checkpoint(ck: LoadedCheckpoint, cfg: DictConfig, indexes: dict | N
         "model": ck.config["model"]["_target_"].rsplit(".", 1)[-1],
         "parameters": num_parameters(ck.model),
     }
-    if ck.tokenizer.kind == "text":
+    if ck.tokenizer.kind == "harmony":
+        record |= evaluate_harmoniser(ck.model, dm, cfg.split, batch_size=cfg.batch_size)
+    elif ck.tokenizer.kind == "text":
         record |= _text_scores(ck, dm, cfg)
     else:
         record |= _music_scores(ck, dm, cfg)
@@ -167,6 +173,20 @@ COLUMNS = (  # (header, record key, format)
     ("word ppl", "word_ppl", "{:.2f}"),
     ("tunes", "tunes", "{:,}"),
     ("nats/tune", "nats_per_tune", "{:.1f}"),
+    ("beats", "beats", "{:,}"),
+    ("nll/beat", "chord_nll_per_beat", "{:.4f}"),
+)
+
+HARMONY_COLUMNS = (  # Yeh et al. 2021's metrics, beside accuracy against the real chords
+    ("run", "run", "{}"),
+    ("chords", "system", "{}"),
+    ("acc/beat", "chord_accuracy", "{:.3f}"),
+    ("CHE", "chord_histogram_entropy", "{:.3f}"),
+    ("CC", "chord_coverage", "{:.2f}"),
+    ("CTD", "chord_tonal_distance", "{:.3f}"),
+    ("CTnCTR", "chord_tone_ratio", "{:.3f}"),
+    ("PCS", "pitch_consonance", "{:.3f}"),
+    ("MCTD", "melody_chord_tonal_distance", "{:.3f}"),
 )
 
 
@@ -214,6 +234,14 @@ def format_table(report: dict) -> str:
         for r in runs
         for kind, figures in r.get("samples", {}).items()
     ]
+    harmony = [
+        {"run": r["name"], "system": system, **figures}
+        for r in runs
+        for system, figures in r.get("harmony", {}).items()
+    ]
+    if harmony:
+        lines += _table("\nharmonisation (tune means; accuracy pooled over beats):",
+                        HARMONY_COLUMNS, harmony)  # fmt: skip
     if samples:
         split = report["split"]
         title = f"\nsamples against the {split} tunes ('real': the other held-out split):"

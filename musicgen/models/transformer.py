@@ -24,6 +24,7 @@ class KVCache(NamedTuple):
     """
 
     caches: tuple[LayerCache, ...]
+    attention: tuple[torch.Tensor, ...] | None = None  # per layer (B, nh, T, P + T), if asked
 
     @property
     def offset(self) -> int:
@@ -73,11 +74,13 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(d_model)
         self.mlp = MLP(d_model, dropout)
 
-    def forward(self, x: torch.Tensor, cache: LayerCache | None) -> tuple[torch.Tensor, LayerCache]:
-        a, cache = self.attn(self.ln_1(x), cache)
+    def forward(
+        self, x: torch.Tensor, cache: LayerCache | None, need_weights: bool = False
+    ) -> tuple[torch.Tensor, LayerCache, torch.Tensor | None]:
+        a, cache, weights = self.attn(self.ln_1(x), cache, need_weights)
         x = x + a
         x = x + self.mlp(self.ln_2(x))
-        return x, cache  # (B, T, C)
+        return x, cache, weights  # (B, T, C), the cache, (B, nh, T, P + T) or None
 
 
 class TransformerLM(nn.Module):
@@ -152,13 +155,15 @@ class TransformerLM(nn.Module):
                 nn.init.normal_(proj.weight, mean=0.0, std=0.02 / math.sqrt(2 * n_layers))
 
     def forward(
-        self, ids: torch.Tensor, state: KVCache | None = None
+        self, ids: torch.Tensor, state: KVCache | None = None, need_weights: bool = False
     ) -> tuple[torch.Tensor, KVCache]:
         """Runs the model over `ids`, continuing after the tokens held in `state`.
 
         Args:
             ids: Token ids, (B, T).
             state: The cache returned by the previous call, or None to start at position 0.
+            need_weights: Also put each layer's self-attention weights in the returned
+                cache's ``attention`` (slower: the explicit softmax instead of SDPA).
 
         Returns:
             Logits (B, T, V) and the cache extended by these T tokens.
@@ -178,9 +183,10 @@ class TransformerLM(nn.Module):
             x = x * self.pos.embed_scale + self.pos(offset, T)  # (B, T, C) + (T, C)
         x = self.drop(x)
         caches = (None,) * len(self.blocks) if state is None else state.caches
-        new_caches = []
+        new_caches, weights = [], []
         for block, cache in zip(self.blocks, caches, strict=True):
-            x, cache = block(x, cache)
+            x, cache, w = block(x, cache, need_weights)
             new_caches.append(cache)
+            weights.append(w)
         logits = self.lm_head(self.ln_f(x))  # (B, T, V)
-        return logits, KVCache(tuple(new_caches))
+        return logits, KVCache(tuple(new_caches), tuple(weights) if need_weights else None)

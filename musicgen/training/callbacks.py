@@ -1,4 +1,5 @@
-"""Lightning callbacks: checkpoints, the corpus summary, and samples of held-out tunes."""
+"""Lightning callbacks: checkpoints, the corpus summary, samples of held-out tunes, and
+a self-attention map per validation."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import WandbLogger
 
+from musicgen.generation.attention_maps import plot_self_attention, self_attention
 from musicgen.generation.continuation import continue_tune
 from musicgen.generation.prompt import prompt_end
 from musicgen.metrics import (
@@ -21,6 +23,7 @@ from musicgen.metrics import (
     repeated_bar_share,
     score_set,
 )
+from musicgen.models.transformer import TransformerLM
 from musicgen.music import write_midi
 from musicgen.music.edit import tail
 from musicgen.music.render import piano_roll, render_wav
@@ -209,3 +212,42 @@ def _log_to_wandb(lg: WandbLogger, rows: list, step: int) -> None:
     if rows:
         row["samples/table"] = table
     lg.experiment.log(row)
+
+
+class AttentionMapLogger(pl.Callback):
+    """At each validation, one self-attention map of a held-out window, to W&B as an image.
+
+    The first row of the first validation batch (its first ``max_tokens`` tokens) runs
+    through the model asking for its weights; ``layer``'s heads, side by side, are written
+    to ``<run>/attention/step<N>.png`` and logged as ``attention/map``. Decoder-only
+    Transformers only (other models have no self-attention to show: the callback is idle).
+
+    Args:
+        layer: which layer to draw (negative: from the last).
+        max_tokens: the window's length (a map of T×T cells stays readable up to a few hundred).
+    """
+
+    def __init__(self, layer: int = -1, max_tokens: int = 128) -> None:
+        self.layer, self.max_tokens = layer, max_tokens
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        model = getattr(pl_module, "model", None)
+        if trainer.sanity_checking or trainer.global_rank != 0:
+            return
+        if not isinstance(model, TransformerLM) or trainer.datamodule is None:
+            return
+        x = next(iter(trainer.datamodule.val_dataloader()))[0]  # (B, T) inputs
+        layers = self_attention(model, x[0, : self.max_tokens].tolist())
+        index = self.layer % len(layers)
+        out = Path(trainer.default_root_dir) / "attention"
+        out.mkdir(parents=True, exist_ok=True)
+        title = f"step {trainer.global_step}, layer {index}: a validation window"
+        path = plot_self_attention(layers[index], out / f"step{trainer.global_step:07d}.png", title)
+        for lg in trainer.loggers:
+            if isinstance(lg, WandbLogger):
+                import wandb
+
+                image = wandb.Image(str(path), caption=title)
+                lg.experiment.log(
+                    {"attention/map": image, "trainer/global_step": trainer.global_step}
+                )
