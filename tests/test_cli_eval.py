@@ -53,6 +53,9 @@ def test_a_music_checkpoint_gets_nats_per_token_and_per_tune(note_ckpt, tmp_path
         "words",
         "nats_per_word",
         "word_ppl",
+        "beats",  # the harmonisers' fields
+        "chord_nll_per_beat",
+        "harmony",
     } <= set(r)
     # and the printed table carries the same numbers
     assert f"{r['nats_per_tune']:.1f}" in res.stdout and "nats/tune" in res.stdout

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from conftest import RUN, run
+from test_cli_eval import readme_fields
 
 from musicgen.music import read_abc, read_midi, write_midi
 
@@ -67,3 +68,6 @@ def _eval_scores_the_baselines_with_known_answers(ckpt, tmp_path):
     assert harmony["melody_baseline"]["chord_accuracy"] == 1.0
     assert harmony["real"]["chord_coverage"] == 3 and harmony["real"]["chord_tone_ratio"] == 1.0
     assert "harmonisation" in res.stdout and "melody_baseline" in res.stdout
+    # every figure the README documents for harmonisers is in each system's record
+    documented = readme_fields("Harmonisers (`tokenizer: harmony`)")
+    assert len(documented) == 7 and all(documented <= set(f) for f in harmony.values())
