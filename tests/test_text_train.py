@@ -91,7 +91,7 @@ def test_musicgen_eval_writes_the_documented_json(word_run, tmp_path):
     res = run("musicgen-eval", f"ckpt={ckpt}", "split=val", f"out={out}", cwd=word_run.parent)
     assert res.returncode == 0, res.stderr[-3000:]
     (r,) = json.loads(out.read_text())["runs"]
-    music_only = {"tunes", "nats_per_tune", "samples"}
+    music_only = {"tunes", "nats_per_tune", "samples", "beats", "chord_nll_per_beat", "harmony"}
     assert readme_fields("### What musicgen-eval writes") - music_only <= set(r)
     ck = load_checkpoint(ckpt)
     dm = checkpoint_corpus(ck)
