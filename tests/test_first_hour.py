@@ -27,7 +27,8 @@ TINY = [f"data.files={ASSETS / 'tiny_book.abc'}", "data=abc_files", "data.prepar
 def readme_commands() -> list[list[str]]:
     """Every ``musicgen-*`` command in the README's bash blocks, as argument lists
     (placeholders such as ``<run>`` stand for the user's own folder)."""
-    text = re.sub(r"<(\w+)>", r"\1", (ROOT / "README.md").read_text(encoding="utf-8"))
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = re.sub(r"<([^<>\n]+)>", lambda m: m.group(1).replace(" ", "_"), text)
     commands = []
     for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
         for line in block.replace("\\\n", " ").splitlines():
