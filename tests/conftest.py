@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,6 +48,21 @@ def one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def kill_after_checkpoints(proc: subprocess.Popen, last: Path, n: int) -> None:
+    """SIGKILL a training process once its ``last.ckpt`` has been rewritten ``n`` times.
+
+    Asserts the process was still running when killed (a run that ends first proves
+    nothing about resuming)."""
+    seen, deadline = set(), time.time() + 300
+    while len(seen) < n and time.time() < deadline and proc.poll() is None:
+        if last.is_file():
+            seen.add(last.stat().st_mtime_ns)
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
 
 
 def run(tool: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:

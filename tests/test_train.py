@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import csv
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import pytorch_lightning as pl
 import torch
+from conftest import kill_after_checkpoints
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
@@ -233,14 +232,8 @@ def test_a_run_killed_mid_way_resumes_to_the_same_result(tmp_path):
     cut = tmp_path / "cut"
     proc = subprocess.Popen([str(TRAIN), *train_args(cut, cache, "logger=wandb")], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    last, seen, deadline = cut / "checkpoints" / "last.ckpt", set(), time.time() + 300
-    while len(seen) < 6 and time.time() < deadline and proc.poll() is None:
-        if last.is_file():
-            seen.add(last.stat().st_mtime_ns)  # one new file every 5 steps
-        time.sleep(0.02)
-    assert proc.poll() is None, "the run ended before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    last = cut / "checkpoints" / "last.ckpt"
+    kill_after_checkpoints(proc, last, 6)  # one new file every 5 steps
     step = torch.load(last, map_location="cpu", weights_only=False)["global_step"]
     assert 20 <= step < 60  # the previous checkpoint is readable and mid-run
 

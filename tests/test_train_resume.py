@@ -7,7 +7,6 @@ dropout (0.1), so exactness needs the random state restored, not only the data p
 from __future__ import annotations
 
 import csv
-import signal
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import kill_after_checkpoints
 
 from musicgen.data.sources import music21_corpus_dir
 
@@ -80,14 +80,8 @@ def test_a_killed_run_resumes_to_the_losses_of_an_uninterrupted_one(whole, tmp_p
     argv = args(whole.parent / "cache", STEPS, f"hydra.run.dir={cut}")
     proc = subprocess.Popen([str(TRAIN), *argv], cwd=tmp_path, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)  # fmt: skip
-    last, seen, deadline = cut / "checkpoints" / "last.ckpt", set(), time.time() + 300
-    while len(seen) < 5 and time.time() < deadline and proc.poll() is None:
-        if last.is_file():
-            seen.add(last.stat().st_mtime_ns)  # one new file every 5 steps
-        time.sleep(0.02)
-    assert proc.poll() is None, "the run ended before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    last = cut / "checkpoints" / "last.ckpt"
+    kill_after_checkpoints(proc, last, 5)  # one new file every 5 steps
     ckpt = torch.load(last, map_location="cpu", weights_only=True)  # plain tensors and lists
     assert 20 <= ckpt["global_step"] < STEPS
     assert ckpt["musicgen"]["config"]["model"]["dropout"] > 0
