@@ -51,8 +51,14 @@ def test_read_abc_warns_or_raises_when_strict(caplog):
     [
         ("C [E2G2 A B", [60, 64, 67, 69, 71], "chord"),  # a chord never closed
         ("C [E2z2] A", [60, 64, 69], "rest in chord"),
-        ("C =3DE F", [60, 65], "=3DE"),  # e-mail debris: that word only
+        # one bad token, not the word: an accidental with no note (and its length), or
+        # one stray character; the notes written after it are ABC and are played
+        ("C =3DE F", [60, 62, 64, 65], "=3DE"),  # e-mail debris
+        ("C ^3^FG", [60, 66, 67], "^3^FG"),
+        ("C =>D E", [60, 62, 64], "=>D"),  # C> D: C dotted
         ("C } D", [60, 62], "cannot read"),
+        ("C }DE F", [60, 62, 64, 65], "}DE"),
+        ("C ,D E", [60, 62, 64], "cannot read"),
     ],
 )
 def test_recovery_drops_the_bad_element_and_names_line_and_column(body, pitches, words):

@@ -29,7 +29,8 @@ DEFAULT_PROPAGATE = "pitch"
 _CLOSING_BARS = ("||", "|]", "[|")  # [|] is an invisible bar line, not a double bar
 
 
-_RESUME = re.compile(r"[\s|]")
+# an accidental with no note after it, with the length written for it (``=3``, ``^``)
+_LONE_ACCIDENTAL = re.compile(r"[=^_]+[\d/]*")
 _REST_IN_CHORD = re.compile(r"[zx][\d/]*")
 _OPENERS = {"[": "chord (no closing ])", "{": "grace notes (no closing })", '"': "quoted text"}
 
@@ -50,10 +51,12 @@ def _token_start(line: str, pos: int) -> int:
 
 
 def _skip_bad(line: str, pos: int) -> int:
-    """Where reading resumes after unreadable text at ``pos``: the next space or bar line
-    (one stray word or an e-mail artefact such as ``=3D`` costs that word only)."""
-    ahead = _RESUME.search(line, pos + 1)
-    return ahead.start() if ahead is not None else len(line)
+    """Where reading resumes after unreadable text at ``pos``: past one bad token, an
+    accidental with no note (and the length after it: ``=3`` of the e-mail artefact
+    ``=3D``, ``^3^F``) or one stray character (``}``, ``,``), so the notes around it
+    stay, as abc2midi keeps them."""
+    lone = _LONE_ACCIDENTAL.match(line, pos)
+    return lone.end() if lone is not None else pos + 1
 
 
 class BodyReader:
