@@ -71,6 +71,20 @@ def test_recovery_drops_the_bad_element_and_names_line_and_column(body, pitches,
         read_abc(f"X:5\nT:Typo\nL:1/4\nK:C\n{body}\n", strict=True)
 
 
+def test_an_ending_number_after_a_line_break_is_the_ending_of_the_bar_before():
+    # ABC 2.1 §4.9 writes the ending right after its bar line (":|2"); written across a
+    # line break (":|" / "2 F G") it can only be that ending, and abc2midi plays it so
+    text = "X:6\nT:Split\nL:1/4\nK:C\n|: C D |1 E :|\n2F G |]\n"
+    book = read_abc_book(text, expand_repeats=True)
+    assert [n.pitch for n in book.tunes[0].notes] == [60, 62, 64, 60, 62, 65, 67]
+    (warning,) = book.warnings
+    assert warning.line == 6 and "ending 2" in str(warning)
+    with pytest.raises(AbcParseError):
+        read_abc(text, strict=True)
+    # after a line that does not end with a bar line, a number is no ending
+    assert len(read_abc_book(text.replace(":|\n2", ":| C\n2")).warnings) == 1
+
+
 def test_a_key_with_an_unknown_mode_keeps_its_tonic():
     book = read_abc_book("X:1\nT:t\nK:Bn\nf c\n")
     assert [n.pitch for n in book.tunes[0].notes] == [78, 73]  # B major: F# and C#
