@@ -72,6 +72,13 @@ def test_broken_rhythm():
     ]
 
 
+def test_a_broken_rhythm_with_no_second_note_changes_nothing():
+    # ABC 2.1 §4.4: ">" dots the note before and halves the one after; at the end of the
+    # tune there is no note after it, so the note before keeps its length (abc2midi too)
+    assert [d for _, _, d in notes("A B> ||")] == [F(1, 2), F(1, 2)]
+    assert [d for _, _, d in notes("A B> | c")] == [F(1, 2), F(3, 4), F(1, 4)]
+
+
 @pytest.mark.parametrize(
     ("meter", "body", "each"),
     [

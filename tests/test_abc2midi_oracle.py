@@ -12,14 +12,15 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import abc2midi_kinds as kinds  # noqa: E402
 from bench import abc2midi_oracle as oracle  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     oracle.abc2midi() is None, reason="abc2midi is not installed (apt-get install abcmidi)"
 )
-# Measured with the whole corpus: 98.8 % expanded, 99.2 % written (docs/abc_oracle.md);
-# the goal of issue 14 is 99.5 % for both, not reached yet. These floors catch regressions.
-FLOOR = {True: 0.98, False: 0.985}
+# Measured with the whole corpus: 99.8 % expanded, 99.9 % written (docs/abc_oracle.md);
+# these floors, a little under, catch regressions.
+FLOOR = {True: 0.995, False: 0.995}
 
 
 def _sample(shared_data: Path, expand: bool) -> oracle.Summary:
@@ -42,24 +43,49 @@ def test_same_notes_as_abc2midi_on_the_sample(shared_data, expand):
 
 def test_each_abc2midi_kind_is_narrow():
     plain = "X:1\nT:t\nM:4/4\nL:1/8\nK:D\n|: ABcd efga :|[1 b2 a2 :|[2 g2 f2 |\n"
-    for edit in [*oracle.THEIR_EDITS.values(), *oracle.OUR_EDITS.values()]:
+    for edit in [*kinds.THEIR_EDITS.values(), *kinds.OUR_EDITS.values()]:
         assert edit(plain) == plain, edit.__name__
-    assert oracle.restart_after_second_ending(plain + "|2 g f || a b :|\n").endswith(
+    assert kinds.restart_after_second_ending(plain + "|2 g f || a b :|\n").endswith(
         "|2 g f || |: a b :|\n"
     )
-    assert oracle.restart_at_first_double_bar(plain + "A B || c d :|\n").endswith(
+    assert kinds.restart_at_first_double_bar(plain + "A B || c d :|\n").endswith(
         "A B || |: c d :|\n"
     )
     # a plain :| gets an explicit |: after it; one before an ending or a |: does not
-    assert oracle.restart_after_repeat(plain + "A B :| c d |[1 e :|[2 f |]\n").endswith(
+    assert kinds.restart_after_repeat(plain + "A B :| c d |[1 e :|[2 f |]\n").endswith(
         "A B :| |: c d |[1 e :|[2 f |]\n"
     )
     ending = "X:1\nK:D\n|: A :|[1 B :|\n[2 c d :|\ne f |]\n"
-    assert oracle.last_ending_repeated(ending) == ending.replace("c d :|", "c d |]")
-    assert oracle.blank_line_before_music("X:1\nK:D\n\nABc\n") == "X:1\nK:D\nABc\n"
-    three = "X:1\nM:3/4\nK:D\n(5ABcde f\n"
-    assert oracle.quintuplet_in_three_four(three).endswith("(5:3ABcde f\n")
-    assert oracle.quintuplet_in_three_four(three.replace("3/4", "6/8")).endswith("(5ABcde f\n")
+    assert kinds.last_ending_repeated(ending) == ending.replace("c d :|", "c d |]")
+    assert kinds.blank_line_before_music("X:1\nK:D\n\nABc\n") == "X:1\nK:D\nABc\n"
+    three = "X:1\nM:3/4\nK:D\n(5ABcde f (7ABcdefg (3ABc\n"
+    assert kinds.tuplet_in_triple_meter(three).endswith("(5:3ABcde f (7:3ABcdefg (3ABc\n")
+    assert kinds.tuplet_in_triple_meter(three.replace("3/4", "6/8")) == three.replace("3/4", "6/8")
+
+
+def test_the_abc2midi_kinds_of_issue_14_touch_only_their_feature():
+    plain = "X:1\nT:t\nM:4/4\nL:1/8\nK:D\n|: A>B c<d [FA]2 [|] e2 :| (3ABc d>e |\n"
+    # a second double bar before the first :| : only the latest gets the |:
+    assert kinds.restart_at_first_double_bar(plain.replace("|:", "") + "A || B || c :|\n") == (
+        plain.replace("|:", "") + "A || B || |: c :|\n"
+    )
+    assert kinds.fermata_before_invisible_bar(plain + "d2 H[|] e2 |\n").endswith("\nd2 [|] e2 |\n")
+    assert kinds.plus_in_chord(plain + "[+GB][+GB] |\n").endswith("\n[GB][GB] |\n")
+    assert kinds.open_repeat_at_end(plain + "G3-G2 |:|\n").endswith("G3-G2 | :|\n")
+    assert kinds.repeat_on_invisible_bar(plain + 'a2 "^S":[|]|]\n').endswith('a2 "^S":||]\n')
+    # broken rhythm between unequal lengths (as played so far) loses its > or <
+    unequal = "G<B3 c | (3ABc>G A | A>B>c d | A>B c>d | e2>z2 | e>z2\n"
+    assert kinds.broken_rhythm_unequal(plain + unequal).endswith(
+        "\nGB3 c | (3ABcG A | A>Bc d | A>B c>d | e2>z2 | ez2\n"
+    )
+
+
+def test_a_rounding_of_a_tick_or_two_is_not_a_difference_but_more_is():
+    ours = [(60, 0, 69), (62, 69, 68), (64, 137, 69)]
+    assert oracle.within_rounding(ours, [(60, 0, 68), (62, 68, 69), (64, 137, 69)])
+    assert not oracle.within_rounding(ours, [(60, 0, 69), (62, 72, 68), (64, 137, 69)])
+    assert not oracle.within_rounding(ours, [(60, 0, 69), (63, 69, 68), (64, 137, 69)])
+    assert not oracle.within_rounding(ours, ours[:2])
 
 
 def test_abc2midi_input_has_its_performance_effects_removed():

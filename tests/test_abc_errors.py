@@ -51,8 +51,14 @@ def test_read_abc_warns_or_raises_when_strict(caplog):
     [
         ("C [E2G2 A B", [60, 64, 67, 69, 71], "chord"),  # a chord never closed
         ("C [E2z2] A", [60, 64, 69], "rest in chord"),
-        ("C =3DE F", [60, 65], "=3DE"),  # e-mail debris: that word only
+        # one bad token, not the word: an accidental with no note (and its length), or
+        # one stray character; the notes written after it are ABC and are played
+        ("C =3DE F", [60, 62, 64, 65], "=3DE"),  # e-mail debris
+        ("C ^3^FG", [60, 66, 67], "^3^FG"),
+        ("C =>D E", [60, 62, 64], "=>D"),  # C> D: C dotted
         ("C } D", [60, 62], "cannot read"),
+        ("C }DE F", [60, 62, 64, 65], "}DE"),
+        ("C ,D E", [60, 62, 64], "cannot read"),
     ],
 )
 def test_recovery_drops_the_bad_element_and_names_line_and_column(body, pitches, words):
@@ -63,6 +69,20 @@ def test_recovery_drops_the_bad_element_and_names_line_and_column(body, pitches,
     assert words in str(warning) and "column 3" in str(warning)
     with pytest.raises(AbcParseError):
         read_abc(f"X:5\nT:Typo\nL:1/4\nK:C\n{body}\n", strict=True)
+
+
+def test_an_ending_number_after_a_line_break_is_the_ending_of_the_bar_before():
+    # ABC 2.1 §4.9 writes the ending right after its bar line (":|2"); written across a
+    # line break (":|" / "2 F G") it can only be that ending, and abc2midi plays it so
+    text = "X:6\nT:Split\nL:1/4\nK:C\n|: C D |1 E :|\n2F G |]\n"
+    book = read_abc_book(text, expand_repeats=True)
+    assert [n.pitch for n in book.tunes[0].notes] == [60, 62, 64, 60, 62, 65, 67]
+    (warning,) = book.warnings
+    assert warning.line == 6 and "ending 2" in str(warning)
+    with pytest.raises(AbcParseError):
+        read_abc(text, strict=True)
+    # after a line that does not end with a bar line, a number is no ending
+    assert len(read_abc_book(text.replace(":|\n2", ":| C\n2")).warnings) == 1
 
 
 def test_a_key_with_an_unknown_mode_keeps_its_tonic():

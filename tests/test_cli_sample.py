@@ -81,6 +81,34 @@ def test_a_char_level_abc_checkpoint_writes_tunes_that_become_midi(char_ckpt, tm
         assert abc.read_text().startswith("X:1\nT:Test Jig One\nM:6/8\nL:1/8\nQ:3/8=100\nK:D\n|:A|")
 
 
+def test_an_abc_prompt_with_repeats_is_written_as_written_and_heard_as_played(char_ckpt, tmp_path):
+    # docs/abc_oracle.md, "Which paths expand repeats": a char-level model continues the
+    # tune's text in its written order; the sample's MIDI is the tune as a player plays it
+    prompt = tmp_path / "jig.abc"
+    prompt.write_text((ASSETS / "tiny_book.abc").read_text().split("\n\n")[0] + "\n")
+    out = tmp_path / "rep"
+    res = run("musicgen-sample", f"ckpt={char_ckpt}", f"prompt={prompt}", "n_samples=2",
+              "temperature=0.3", "max_bars=8", "audio=false", f"out_dir={out}",
+              cwd=tmp_path)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    written = "|:A|dfa afd|gbg fed|cde efg|fdd d2:|"
+    heard_prompt = [n.pitch for n in read_abc(prompt, expand_repeats=True)[0].notes]
+    assert len(heard_prompt) == 2 * 23
+    heard = 0
+    for abc in sorted(out.glob("sample_*.abc")):
+        text = abc.read_text()
+        assert written in text  # the model saw, and continued, the repeat signs as written
+        if not abc.with_suffix(".mid").exists():
+            continue  # not a valid tune: no MIDI
+        heard += 1
+        once = read_abc(text)[0].notes
+        played = read_abc(text, expand_repeats=True)[0].notes
+        back = [n.pitch for n in read_midi(abc.with_suffix(".mid")).notes]
+        assert back == [n.pitch for n in played] and len(back) > len(once)
+        assert back[: len(heard_prompt)] == heard_prompt  # the 23 written notes, twice
+    assert heard, res.stdout
+
+
 def test_a_wrong_checkpoint_or_a_corrupt_prompt_is_one_clear_line(note_ckpt, tmp_path):
     res = run("musicgen-sample", "ckpt=no/such.ckpt", cwd=tmp_path)
     assert res.returncode == 2 and "Traceback" not in res.stderr

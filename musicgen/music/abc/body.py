@@ -21,7 +21,7 @@ from musicgen.music.abc.fields import (
 from musicgen.music.abc.parts import PartLabel
 from musicgen.music.abc.repeats import CLOSE, END, ENDING, START, Marker
 from musicgen.music.abc.voice import Voice
-from musicgen.music.limits import MAX_NUMBER_DIGITS, MAX_REST_BARS
+from musicgen.music.limits import MAX_ENDING_NUMBER, MAX_NUMBER_DIGITS, MAX_REST_BARS
 
 _QUARTERS_PER_WHOLE = 4
 # %%propagate-accidentals' default, as ABC 2.1 §11.3 names it (see the package docstring)
@@ -29,8 +29,13 @@ DEFAULT_PROPAGATE = "pitch"
 _CLOSING_BARS = ("||", "|]", "[|")  # [|] is an invisible bar line, not a double bar
 
 
-_RESUME = re.compile(r"[\s|]")
+# an accidental with no note after it, with the length written for it (``=3``, ``^``)
+_LONE_ACCIDENTAL = re.compile(r"[=^_]+[\d/]*")
 _REST_IN_CHORD = re.compile(r"[zx][\d/]*")
+# an ending number written at the start of a line whose bar line ended the line before
+# (``:|`` / ``2 BGG``): not ABC, but plainly the ending ``:|2``, and abc2midi plays it so
+_LINE_ENDING = re.compile(r"[1-9]\d?(?:[,-][1-9]\d?)*(?![\d/])")
+_ENDS_IN_BAR = re.compile(r"(?:\|[\]|]?:*|::+)[ \t]*\\?[ \t]*$")
 _OPENERS = {"[": "chord (no closing ])", "{": "grace notes (no closing })", '"': "quoted text"}
 
 
@@ -50,10 +55,12 @@ def _token_start(line: str, pos: int) -> int:
 
 
 def _skip_bad(line: str, pos: int) -> int:
-    """Where reading resumes after unreadable text at ``pos``: the next space or bar line
-    (one stray word or an e-mail artefact such as ``=3D`` costs that word only)."""
-    ahead = _RESUME.search(line, pos + 1)
-    return ahead.start() if ahead is not None else len(line)
+    """Where reading resumes after unreadable text at ``pos``: past one bad token, an
+    accidental with no note (and the length after it: ``=3`` of the e-mail artefact
+    ``=3D``, ``^3^F``) or one stray character (``}``, ``,``), so the notes around it
+    stay, as abc2midi keeps them."""
+    lone = _LONE_ACCIDENTAL.match(line, pos)
+    return lone.end() if lone is not None else pos + 1
 
 
 class BodyReader:
@@ -80,6 +87,7 @@ class BodyReader:
         self.voice = self._voice("")
         self.recover = False  # drop what cannot be read instead of raising
         self.problems: list[tuple[int, str]] = []  # (column, message) dropped on this line
+        self._after_bar = False  # the last music line ended with a bar line
         self._pos = 0
         self._handlers = {
             "rest": self._rest, "mrest": self._multi_rest,
@@ -134,7 +142,8 @@ class BodyReader:
         Raises:
             FieldError: at the first thing that is not ABC music, unless ``recover``.
         """
-        pos = 0
+        pos = self._line_start_ending(line) if self._after_bar and self.recover else 0
+        self._after_bar = _ENDS_IN_BAR.search(line) is not None
         while True:
             try:
                 self._scan(line, pos)
@@ -151,6 +160,18 @@ class BodyReader:
                     pos += 1  # an unclosed [ { or ": drop the opener, keep what follows
                 else:
                     pos = _skip_bad(line, pos)
+
+    def _line_start_ending(self, line: str) -> int:
+        """Read an ending number at the start of ``line`` as the ending of the bar line
+        that ended the line before (noted in ``problems``); where the music starts."""
+        m = _LINE_ENDING.match(line)
+        if m is None or int(max(re.split("[,-]", m.group()), key=int)) > MAX_ENDING_NUMBER:
+            return 0
+        voice = self.voice
+        voice.markers.append(Marker(voice.time, ENDING, tk.ending_numbers(m.group())))
+        self.problems.append((1, f"ending {m.group()} at the start of a line read as the "
+                                 "ending of the bar line before it"))  # fmt: skip
+        return m.end()
 
     def _scan(self, line: str, pos: int) -> None:
         """Read tokens from ``pos``; ``self._pos`` is where the current token starts."""

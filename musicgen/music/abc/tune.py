@@ -143,6 +143,7 @@ def _read_lines(lines: list[str], header: _Header, here: list[int], warn) -> Bod
     if reader is None:
         raise FieldError("tune has no K: field")
     for voice in reader.voices.values():
+        voice.unpair_broken()
         if voice.tuplet_left and voice.tuplet_left == voice.tuplet_size:
             if warn is None:
                 raise FieldError("tuplet with no notes after it")

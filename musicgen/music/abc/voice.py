@@ -168,6 +168,20 @@ class Voice:
         self.last = (start, dur + delta, placed)
         self.next_factor = after
 
+    def unpair_broken(self) -> None:
+        """Take back a broken rhythm that no note followed (``G> ||`` ending the tune):
+        ABC 2.1 §4.4 shares the time between two notes, and there is no second."""
+        if self.next_factor is None or self.last is None:
+            return
+        start, dur, placed = self.last
+        delta = dur - dur / (2 - self.next_factor)  # the first note got 2 - after times
+        if delta.denominator == 1:
+            delta = delta.numerator
+        for note in placed:
+            note[2] -= delta
+        self.time -= delta
+        self.last, self.next_factor = (start, dur - delta, placed), None
+
     def bar_line(self) -> None:
         """A bar line: accidentals end, and an overlay (``&``) rejoins the voice."""
         self.bar_alters = {}
