@@ -126,11 +126,14 @@ def test_every_help_describes_its_command_without_importing_torch(app):
 
 
 def test_debug_runs_and_sweeps_never_become_last(tmp_path, note_ckpt):
-    """``ckpt=last`` is the newest single training run: a later debug run (and sweep jobs)
-    under outputs/ do not take its place."""
-    res = run("musicgen-train", "debug=fast", "model=transformer_small", *TINY,
-              f"data.cache_dir={tmp_path / 'cache'}", cwd=note_ckpt.parents[5])  # fmt: skip
-    assert res.returncode == 0, res.stderr[-2000:]
+    """``ckpt=last`` is the newest single training run: a later debug run, a Lightning
+    ``fast_dev_run`` (and sweep jobs) under outputs/ do not take its place."""
+    for debug in ("debug=fast", "+trainer.fast_dev_run=true"):
+        res = run("musicgen-train", debug, "model=transformer_small", *TINY,
+                  f"data.cache_dir={tmp_path / 'cache'}", cwd=note_ckpt.parents[5])  # fmt: skip
+        assert res.returncode == 0, res.stderr[-2000:]
+    assert "no checkpoint or CSV log was kept" in res.stdout  # and no command that fails
+    assert "sample from it" not in res.stdout
     out = tmp_path / "s"
     res = run("musicgen-sample", "ckpt=last", "n_samples=1", "max_bars=1", "audio=false",
               f"out_dir={out}", cwd=note_ckpt.parents[5])  # fmt: skip

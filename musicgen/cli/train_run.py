@@ -133,8 +133,12 @@ def train(cfg: DictConfig, run_dir: Path) -> float | None:
 def _summary(trainer: pl.Trainer, best, loggers, run_dir: Path, data) -> float | None:
     if trainer.global_rank != 0:
         return None
-    score = best.best_model_score
     print(f"\nrun folder: {run_dir}")
+    if trainer.fast_dev_run:  # Lightning saved no log, and LastCheckpoint no checkpoint
+        print("fast_dev_run: a check of the code path only; no checkpoint or CSV log was kept"
+              " (debug=fast keeps its one-step run under outputs/debug/)")  # fmt: skip
+        return None
+    score = best.best_model_score
     if score is not None:
         cache = getattr(data, "cache", None)  # a pair corpus (harmoniser) has none
         baseline = unigram_entropy(cache.manifest["token_counts"]) if cache else None
