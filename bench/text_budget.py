@@ -107,8 +107,8 @@ def plot(args) -> None:
     import matplotlib.pyplot as plt
 
     rows = list(csv.DictReader(args.project.read_text().splitlines()))
-    # the CSV's step of a validation row counts from 0: step s follows s + 1 batches
-    project = [((int(r["step"]) + 1) * BATCH * BPTT, float(r["val/ppl"])) for r in rows
+    # the CSV's step column counts the steps done (musicgen.training.loggers)
+    project = [(int(r["step"]) * BATCH * BPTT, float(r["val/ppl"])) for r in rows
                if r.get("val/ppl")]  # fmt: skip
     plain_rows = list(csv.DictReader(args.plain.read_text().splitlines()))
     baseline = [(int(r["tokens"]), float(r["val_ppl"])) for r in plain_rows]

@@ -3,7 +3,9 @@ documented command runs, every user error is one line, every output says where i
 
 from __future__ import annotations
 
+import csv
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -13,29 +15,35 @@ from pathlib import Path
 import pytest
 from conftest import ASSETS, BIN, ROOT, run
 from hydra import compose, initialize_config_dir
+from wandb_log import run_log
 
 import musicgen.cli.train  # noqa: F401  (registers the config resolvers)
 
 CONF = ROOT / "musicgen" / "conf"
 APPS = {"musicgen-train": "train", "musicgen-sample": "sample", "musicgen-eval": "eval",
-        "musicgen-prepare": "prepare"}  # fmt: skip
+        "musicgen-prepare": "prepare", "musicgen-studio": "studio"}  # fmt: skip
 TINY = [f"data.files={ASSETS / 'tiny_book.abc'}", "data=abc_files", "data.prepare_workers=1",
         "data.seq_len=32", "data.batch_size=4", "logger=csv", "callbacks.samples.n_tunes=0",
         "model.d_model=32", "model.n_layers=1"]  # fmt: skip
 
 
-def readme_commands() -> list[list[str]]:
-    """Every ``musicgen-*`` command in the README's bash blocks, as argument lists
-    (placeholders such as ``<run>`` stand for the user's own folder)."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    text = re.sub(r"<([^<>\n]+)>", lambda m: m.group(1).replace(" ", "_"), text)
+def commands_in(lines: str) -> list[list[str]]:
+    """Every ``musicgen-*`` command among ``lines``, as argument lists (placeholders such as
+    ``<run>`` or ``<text ckpt>`` stand for the user's own folder or file)."""
+    lines = re.sub(r"<([^<>\n]+)>", lambda m: m.group(1).replace(" ", "_"), lines)
     commands = []
-    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
-        for line in block.replace("\\\n", " ").splitlines():
-            words = shlex.split(line, comments=True)
-            if words and Path(words[0]).name in APPS:
-                commands.append([Path(words[0]).name, *words[1:]])
+    for line in lines.replace("\\\n", " ").splitlines():
+        words = shlex.split(line, comments=True)
+        if words and Path(words[0]).name in APPS:
+            commands.append([Path(words[0]).name, *words[1:]])
     return commands
+
+
+def readme_commands() -> list[list[str]]:
+    """Every ``musicgen-*`` command in the README's bash blocks."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return [c for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+            for c in commands_in(block)]  # fmt: skip
 
 
 def test_the_readme_documents_commands_of_every_app():
@@ -66,22 +74,66 @@ def test_a_missing_checkpoint_is_one_line(app, tmp_path):
     assert "ckpt is required" in res.stderr and "Traceback" not in res.stderr
 
 
-def test_sample_help_describes_its_options_without_importing_torch():
-    res = subprocess.run([str(BIN / "musicgen-sample"), "--help"], capture_output=True,
-                         text=True, timeout=60)  # fmt: skip
-    assert res.returncode == 0 and "Examples:" in res.stdout and "prompt_bars" in res.stdout
-    assert "data:" not in res.stdout  # no training groups listed for sampling
-    code = "import sys, musicgen.cli.sample; print('torch' in sys.modules)"
-    light = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert light.stdout.strip() == "False", light.stderr  # --help never pays for torch
+# What each --help must describe, beyond a description and examples; and its config groups
+HELP = {
+    "musicgen-train": (["ckpt_path", "trainer.max_steps", "steps done"],
+                       ["experiment", "data", "model", "trainer", "logger", "optimizer", "debug"]),
+    "musicgen-prepare": (["data.files", "data.prepare_workers", "manifest.json"], ["data"]),
+    "musicgen-sample": (["prompt_bars", "max_bars", "seed", "samples.json"], []),
+    "musicgen-eval": (["split", "n_samples", "out"], []),
+    "musicgen-studio": (["port", "heldout_tunes"], []),
+}  # fmt: skip
+HEAVY = ("torch", "pytorch_lightning", "lightning_fabric", "gradio", "musicgen.data")
+
+
+def listed_groups(help_text: str) -> dict[str, list[str]]:
+    """``{group: options}`` of the help's "Config groups" or "Corpora" block."""
+    block = re.search(r"^(?:Config groups|Corpora) \(.*?\):\n(.*?)\n\n", help_text, re.S | re.M)
+    groups: dict[str, list[str]] = {}
+    for line in block.group(1).splitlines() if block else []:
+        if not line.startswith("    "):  # "  group  a, b," (a continuation is indented more)
+            group, line = line.split(maxsplit=1)
+        groups[group] = groups.get(group, []) + [o for o in line.replace(",", " ").split()]
+    return groups
+
+
+@pytest.mark.parametrize("app", sorted(HELP))
+def test_every_help_describes_its_command_without_importing_torch(app):
+    res = subprocess.run([sys.executable, "-X", "importtime", str(BIN / app), "--help"],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in res.stderr.splitlines()}
+    assert not [m for m in imported if m.split(".")[0] in HEAVY or m in HEAVY]  # instant
+    text = res.stdout
+    assert text.startswith(f"{app}: ") and "powered by Hydra" not in text
+    words, groups = HELP[app]
+    assert all(w in text for w in words), [w for w in words if w not in text]
+    examples = commands_in(text.split("Examples:\n")[1].split("\n\n")[0])
+    assert len(examples) >= 3 and {c[0] for c in examples} == {app}
+    for command in examples:  # each example composes (a sweep: with its first values)
+        sweep = "-m" in command
+        overrides = [re.sub(r"=([^,]*),.*", r"=\1", w) if sweep else w
+                     for w in command[1:] if not w.startswith("-")]  # fmt: skip
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+            compose(APPS[app], overrides=overrides, return_hydra_config=True)
+    listed = listed_groups(text)
+    assert list(listed) == groups  # only the groups this command reads
+    for group, options in listed.items():
+        assert options == sorted(p.stem for p in (CONF / group).glob("*.yaml")
+                                 if p.stem not in ("music", "text")), group  # fmt: skip
+    if "data" in listed:  # the base configs the corpora extend are no corpora
+        assert "folk" in listed["data"] and "music" not in listed["data"]
 
 
 def test_debug_runs_and_sweeps_never_become_last(tmp_path, note_ckpt):
-    """``ckpt=last`` is the newest single training run: a later debug run (and sweep jobs)
-    under outputs/ do not take its place."""
-    res = run("musicgen-train", "debug=fast", "model=transformer_small", *TINY,
-              f"data.cache_dir={tmp_path / 'cache'}", cwd=note_ckpt.parents[5])  # fmt: skip
-    assert res.returncode == 0, res.stderr[-2000:]
+    """``ckpt=last`` is the newest single training run: a later debug run, a Lightning
+    ``fast_dev_run`` (and sweep jobs) under outputs/ do not take its place."""
+    for debug in ("debug=fast", "+trainer.fast_dev_run=true"):
+        res = run("musicgen-train", debug, "model=transformer_small", *TINY,
+                  f"data.cache_dir={tmp_path / 'cache'}", cwd=note_ckpt.parents[5])  # fmt: skip
+        assert res.returncode == 0, res.stderr[-2000:]
+    assert "no checkpoint or CSV log was kept" in res.stdout  # and no command that fails
+    assert "sample from it" not in res.stdout
     out = tmp_path / "s"
     res = run("musicgen-sample", "ckpt=last", "n_samples=1", "max_bars=1", "audio=false",
               f"out_dir={out}", cwd=note_ckpt.parents[5])  # fmt: skip
@@ -123,3 +175,65 @@ def test_a_text_prompt_on_a_music_model_is_one_line_and_writes_nothing(note_ckpt
               f"out_dir={out}", cwd=tmp_path)  # fmt: skip
     assert res.returncode == 2 and "music model" in res.stderr, res.stderr
     assert "Traceback" not in res.stderr and not out.exists()
+
+
+@pytest.fixture(scope="module")
+def wandb_run(tmp_path_factory) -> tuple[Path, str]:
+    """A real offline W&B run of 40 steps, validating every 20, stopped at 20 and resumed:
+    its folder and everything both segments printed (W&B's credentials hidden)."""
+    tmp = tmp_path_factory.mktemp("wandb_run")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    env["HOME"] = str(tmp / "home")  # no ~/.netrc: offline on its own
+    run_dir, printed = tmp / "run", ""
+    for steps, resume in ((20, []), (40, ["ckpt_path=last"])):
+        res = subprocess.run(
+            [str(BIN / "musicgen-train"), "model=transformer_small", *TINY[:-2], "logger=wandb",
+             "model.d_model=32", "model.n_layers=1", "model.max_len=32",
+             "callbacks.samples.n_tunes=1", "callbacks.samples.max_bars=1",
+             f"trainer.max_steps={steps}", "trainer.val_check_interval=20",
+             "trainer.log_every_n_steps=10", "callbacks.checkpoint.every_n_train_steps=20",
+             "callbacks.checkpoint.save_top_k=2", f"data.cache_dir={tmp / 'cache'}",
+             f"hydra.run.dir={run_dir}", *resume],
+            cwd=tmp, env=env, capture_output=True, text=True, timeout=600,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        assert res.returncode == 0, res.stderr[-3000:]
+        printed += res.stdout + res.stderr
+    return run_dir, printed
+
+
+def test_every_step_number_a_user_sees_counts_steps_done(wandb_run):
+    """Validation after 20 steps is step 20 in the CSV, in W&B, in the checkpoint's name,
+    in the samples' and attention maps' folders, in the progress line and the summary."""
+    run_dir, printed = wandb_run
+    with open(run_dir / "csv" / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    val = {int(r["step"]): float(r["val/loss"]) for r in rows if r.get("val/loss")}
+    assert list(val) == [20, 40]
+    assert [int(r["step"]) for r in rows if r.get("train/loss")] == [10, 20, 30, 40]
+    best = sorted(p.name for p in (run_dir / "checkpoints").glob("best-*.ckpt"))
+    assert best == [f"best-step{s}-loss{v:.4f}.ckpt" for s, v in val.items()]
+    assert sorted(p.name for p in (run_dir / "samples").iterdir()) == ["step0000020", "step0000040"]
+    assert sorted(p.name for p in (run_dir / "attention").iterdir()) == [
+        "step0000020.png", "step0000040.png"]  # fmt: skip
+    for step, loss in val.items():
+        assert f"step {step}/" in printed and f"val/loss {loss:.4f}" in printed
+    assert "last.ckpt (step 40)" in printed
+    history = [h for seg in sorted((run_dir / "wandb").glob("offline-run-*"))
+               for h in run_log(seg)["history"]]  # fmt: skip
+    assert [h["trainer/global_step"] for h in history if "val/loss" in h] == [20, 40]
+    media = [h["trainer/global_step"] for h in history if "samples/audio_0/_type" in h]
+    assert media == [20, 40]  # the samples' panels beside the validation they belong to
+
+
+def test_an_offline_wandb_run_prints_no_noise(wandb_run):
+    run_dir, printed = wandb_run
+    noise = ["anonymous", "Symlinked", "LeafSpec", "weights_only", "litlogger", "Tip:",
+             "was configured so", "\r"]  # fmt: skip
+    assert [n for n in noise if n in printed] == []
+    assert "W&B ran offline" in printed and "upload it with:" in printed
+    # the run's files in W&B are copies, not absolute symlinks: the run folder can move
+    # before `wandb sync` (W&B's own debug logs are its links, not the run's data)
+    files = [p for p in (run_dir / "wandb").glob("offline-run-*/files/**/*") if p.is_file()]
+    assert {"manifest.json", "tune0.mid"} <= {p.name for p in files}
+    assert [p for p in files if p.is_symlink()] == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import warnings
 import wave
 from fractions import Fraction as F
 from pathlib import Path
@@ -73,6 +74,15 @@ def test_piano_roll_draws_programs_drums_and_empty_scores(tmp_path):
     piano_roll(Score(), tmp_path / "empty.png", prompt_end=F(0), title="empty")
     for name in ("band.png", "empty.png"):
         assert (tmp_path / name).read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_a_roll_of_many_programs_keeps_its_layout(tmp_path):
+    """An untrained model's sample may play sixty programs: the legend lists ten, so the
+    roll keeps its axes (matplotlib would otherwise warn and collapse them)."""
+    notes = [Note(30 + p, F(p, 8), F(1), program=p) for p in range(60)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "constrained_layout not applied ..."
+        piano_roll(Score(notes=notes), tmp_path / "many.png")
 
 
 def test_builtin_wav_is_silent_in_the_rest_and_lasts_the_score(tmp_path):

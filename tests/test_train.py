@@ -193,7 +193,7 @@ def test_train_with_wandb_offline_leaves_a_run_we_can_read_back(tmp_path):
     log = run_log(folder)
     assert log["run_id"] == (run / "wandb_run_id.txt").read_text().strip()
     vals = [h for h in log["history"] if "val/loss" in h]
-    assert [h["trainer/global_step"] for h in vals] == [19, 39, 59]
+    assert [h["trainer/global_step"] for h in vals] == [20, 40, 60]  # steps done
     assert vals[-1]["val/loss"] < vals[0]["val/loss"]  # it learned
     for h in vals:
         assert h["val/ppl"] == pytest.approx(2.718281828 ** h["val/loss"], rel=1e-4)

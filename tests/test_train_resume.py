@@ -64,8 +64,8 @@ def test_two_resumes_keep_every_row_one_last_checkpoint_and_the_losses(whole, tm
     assert len(runs) == 1, f"resumes left extra run folders: {runs}"
     (run,) = runs
     losses = rows(run, "train/loss")
-    assert [s for s, _ in losses] == list(range(STEPS))  # every step once, in order
-    assert [s for s, _ in rows(run, "val/loss")] == [19, 39, 59]
+    assert [s for s, _ in losses] == list(range(1, STEPS + 1))  # every step once, in order
+    assert [s for s, _ in rows(run, "val/loss")] == [20, 40, 60]  # steps done
     assert losses == rows(whole, "train/loss")  # exact: same data, same dropout masks
     assert rows(run, "val/loss") == rows(whole, "val/loss")
     names = sorted(p.name for p in (run / "checkpoints").iterdir())
@@ -88,7 +88,7 @@ def test_a_killed_run_resumes_to_the_losses_of_an_uninterrupted_one(whole, tmp_p
 
     train(tmp_path, *argv, "ckpt_path=last")
     losses = rows(cut, "train/loss")
-    assert [s for s, _ in losses] == list(range(STEPS))  # the killed run's extra rows went
+    assert [s for s, _ in losses] == list(range(1, STEPS + 1))  # the killed run's extra rows went
     assert losses == rows(whole, "train/loss")
     assert rows(cut, "val/loss")[-1] == rows(whole, "val/loss")[-1]
 

@@ -180,7 +180,8 @@ def _read_all(files, tok_config, expand_repeats, num_workers, progress) -> Itera
     """Each file's result in file order, as workers finish them (never all in memory)."""
     jobs = [(str(f), tok_config, expand_repeats) for f in files]
     workers = min(num_workers or min(os.cpu_count() or 1, 8), len(jobs))
-    with tqdm(total=len(jobs), desc="tokenizing", unit="file", disable=not progress) as bar:
+    off = None if progress else True  # None: tqdm draws no bar when stderr is not a terminal
+    with tqdm(total=len(jobs), desc="tokenizing", unit="file", disable=off) as bar:
         if workers <= 1:
             for job in jobs:
                 yield _worker(job)

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import wave
+from collections import Counter
 from fractions import Fraction
 from itertools import takewhile
 from pathlib import Path
@@ -211,9 +212,13 @@ def _draw_notes(fig, ax, notes: list) -> None:
     if len(programs) > 1:
         palette = colormaps["tab10"]
         colours = [palette(programs.index(n.program) % 10) for n in notes]
-        for i, program in enumerate(programs):
-            ax.bar(0, 0, color=palette(i % 10), label=f"program {program}")
-        ax.legend(loc="upper right", fontsize=7)
+        # the ten most played: tab10's colours, and a legend that fits beside the roll
+        shown = sorted(p for p, _ in Counter(n.program for n in notes).most_common(10))
+        for program in shown:
+            ax.bar(0, 0, color=palette(programs.index(program) % 10), label=f"program {program}")
+        more = len(programs) - len(shown)
+        ax.legend(loc="upper right", fontsize=7, title_fontsize=7,
+                  title=f"(+{more} more programs)" if more else None)  # fmt: skip
     else:
         norm = Normalize(1, 127)
         colours = [colormaps["viridis"](norm(n.velocity)) for n in notes]

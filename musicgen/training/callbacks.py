@@ -56,7 +56,8 @@ class LastCheckpoint(pl.Callback):
     epoch, and a run resumed from it would start the next epoch's data and count its steps
     one off. (Lightning's own ``save_last`` writes one then, hence this callback.) After the
     validation that follows the last step, the best checkpoints' bookkeeping is copied
-    into the file, so a resumed run knows them.
+    into the file, so a resumed run knows them. A ``trainer.fast_dev_run`` writes none, as
+    Lightning's own checkpoints do not: its step-1 file must never become ``ckpt=last``.
     """
 
     def __init__(self, path: Path, every_n_train_steps: int) -> None:
@@ -65,12 +66,14 @@ class LastCheckpoint(pl.Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         step = trainer.global_step
+        if trainer.fast_dev_run:
+            return
         if step % self.every == 0 or 0 < trainer.max_steps <= step:
             trainer.save_checkpoint(self.path, weights_only=False)  # the full state: resumable
             self._saved_at = step
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.global_step == 0 or trainer.interrupted:
+        if trainer.global_step == 0 or trainer.interrupted or trainer.fast_dev_run:
             return
         if self._saved_at != trainer.global_step:  # stopped by time: not at a batch end
             trainer.save_checkpoint(self.path, weights_only=False)  # the full state: resumable

@@ -50,17 +50,46 @@ def run_id(run_dir: Path) -> str:
     return rid
 
 
+class _StepsDone:
+    """Logs each row at the number of optimizer steps done, the number checkpoints
+    (``best-step20-…``), sample and attention folders (``step0000020``), the progress lines
+    and the training summary show.
+
+    Lightning hands its loggers ``_batches_that_stepped`` as it is before the step just
+    taken is counted: a validation after 20 steps, the training loss of the 20th step and
+    an epoch's end metrics all arrive as step 19 (its own convention, kept for
+    compatibility). One added here turns that index into steps done, for CSV and W&B alike.
+    """
+
+    def log_metrics(self, metrics, step: int | None = None) -> None:
+        super().log_metrics(metrics, None if step is None else step + 1)
+
+
+class RunCSVLogger(_StepsDone, CSVLogger):
+    """Lightning's CSV log, its ``step`` column counting steps done."""
+
+
+class RunWandbLogger(_StepsDone, WandbLogger):
+    """Lightning's W&B logger, ``trainer/global_step`` counting steps done, and without the
+    ``anonymous`` setting: Lightning 2.6 always passes it to ``wandb.init`` (as None), and
+    wandb (0.31 here), which dropped anonymous mode, warns on every run that it has no effect."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._wandb_init.pop("anonymous", None)
+
+
 def build_loggers(run_dir: Path, name: str, wandb: dict | None = None) -> list[Logger]:
     """CSV always; W&B too when ``wandb`` is given (keys: project, entity, mode, tags).
 
     Built from ``conf/logger/*.yaml`` with the run's folder and name added at run time.
     """
-    loggers: list[Logger] = [CSVLogger(save_dir=str(run_dir), name="csv", version="")]
+    loggers: list[Logger] = [RunCSVLogger(save_dir=str(run_dir), name="csv", version="")]
     wandb_cfg = dict(wandb or {})
     if wandb_cfg:
         mode = wandb_mode(wandb_cfg.get("mode", "auto"))
         loggers.append(
-            WandbLogger(
+            RunWandbLogger(
                 name=name,
                 project=wandb_cfg.get("project", "musicgen"),
                 entity=wandb_cfg.get("entity"),
@@ -110,8 +139,9 @@ def set_aside_csv_log(run_dir: Path) -> Path | None:
 class KeepEarlierRows(pl.Callback):
     """Writes a resumed run's earlier CSV rows back in front of its new ones.
 
-    Rows of steps at or past the step the run resumes from are dropped: a killed run logged
-    them after its last checkpoint, and the resumed run trains (and logs) those steps again.
+    Rows of steps past the step the run resumes from are dropped: a killed run logged them
+    after its last checkpoint, and the resumed run trains (and logs) those steps again.
+    (The checkpoint of step N is written before step N's own row: that row is kept.)
     """
 
     def __init__(self, earlier: Path, logger: CSVLogger) -> None:
@@ -121,7 +151,7 @@ class KeepEarlierRows(pl.Callback):
         if not trainer.is_global_zero:
             return
         with open(self.earlier, newline="") as f:
-            rows = [r for r in csv.DictReader(f) if int(r["step"]) < trainer.global_step]
+            rows = [r for r in csv.DictReader(f) if int(r["step"]) <= trainer.global_step]
         writer = self.logger.experiment
         writer.metrics[:0] = [{k: v for k, v in r.items() if v != ""} for r in rows]
         self.logger.save()
