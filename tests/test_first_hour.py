@@ -237,3 +237,33 @@ def test_an_offline_wandb_run_prints_no_noise(wandb_run):
     files = [p for p in (run_dir / "wandb").glob("offline-run-*/files/**/*") if p.is_file()]
     assert {"manifest.json", "tune0.mid"} <= {p.name for p in files}
     assert [p for p in files if p.is_symlink()] == []
+
+
+def test_a_melody_with_chords_as_prompt_says_what_the_model_reads(note_ckpt, tmp_path):
+    """Issue 12 item 7: a two-track prompt (a melody and its chords, both piano, as the
+    Nottingham MIDI files are) gets a ``prompt:`` line and a warning, not silence."""
+    import mido
+
+    midi = mido.MidiFile(ticks_per_beat=480)
+    melody, chords = mido.MidiTrack(), mido.MidiTrack()
+    melody.append(mido.MetaMessage("time_signature", numerator=4, denominator=4))
+    for bar in range(4):
+        for pitch in (72, 74, 76, 77):  # four quarters a bar
+            melody += [mido.Message("note_on", note=pitch, velocity=80),
+                       mido.Message("note_off", note=pitch, velocity=0, time=480)]  # fmt: skip
+        triad = (48, 52, 55) if bar % 2 == 0 else (43, 47, 50)  # C, G: a whole bar each
+        chords += [mido.Message("note_on", note=p, velocity=60) for p in triad]
+        chords += [mido.Message("note_off", note=p, velocity=0, time=1920 if i == 0 else 0)
+                   for i, p in enumerate(triad)]  # fmt: skip
+    midi.tracks += [melody, chords]
+    midi.save(tmp_path / "with_chords.mid")
+
+    res = run("musicgen-sample", f"ckpt={note_ckpt}", f"prompt={tmp_path / 'with_chords.mid'}",
+              "prompt_bars=2", "n_samples=1", "max_bars=1", "audio=false",
+              f"out_dir={tmp_path / 'out'}", cwd=tmp_path)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    line = next(x for x in res.stdout.splitlines() if x.startswith("prompt: "))
+    assert "2 bar(s), 14 notes, 4/4" in line, line  # 8 melody notes and two triads kept
+    assert "1 program(s), up to 4 note(s) at once" in line, line
+    warning = next(x for x in res.stdout.splitlines() if "one stream of note tokens" in x)
+    assert warning.startswith("warning: ") and "2 onsets of several notes" in warning

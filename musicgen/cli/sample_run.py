@@ -125,16 +125,19 @@ def sample_notes(ck, cfg: DictConfig, folder: SampleFolder) -> Iterator[str]:
 
 
 def describe_prompt(prompt: Score) -> str:
-    """One line on what a prompt holds: bars kept, notes, meter, key, parts."""
+    """One line on what a prompt holds: bars kept, notes, meter, key, programs and the most
+    notes struck at once (a melody and its chords on one program are one program, struck
+    together: a Score keeps no MIDI tracks)."""
     meter = prompt.time_signatures[0] if prompt.time_signatures else None
     bars = sum(1 for line in takewhile(lambda t: t < prompt_end(prompt), bar_lines(prompt)))
     parts = sorted({(n.is_drum, n.program) for n in prompt.notes})
+    most = max(Counter(n.start for n in prompt.notes).values(), default=0)
     key = f"{prompt.key.tonic} {prompt.key.mode}" if prompt.key else "no key"
     upbeat = f" + an upbeat of {prompt.pickup} quarter(s)" if prompt.pickup else ""
     return (
         f"{bars} bar(s){upbeat}, {len(prompt.notes)} notes,"
         f" {f'{meter.numerator}/{meter.denominator}' if meter else 'no meter'}, {key},"
-        f" {len(parts)} part(s)"
+        f" {len(parts)} program(s), up to {most} note(s) at once"
     )
 
 
@@ -148,7 +151,8 @@ def polyphony_warnings(prompt: Score, tokenizer) -> list[str]:
     out = []
     if len(parts) > 1 or chords > len(onsets) // 5:
         out.append(
-            f"the prompt has {len(parts)} part(s) and {chords} chord onsets: the model reads them"
+            f"the prompt has {len(parts)} program(s) and {chords} onsets of several notes:"
+            " the model reads them"
             " as one stream of note tokens and continues them as its training corpus sounded"
             " (a melody corpus continues a melody only)"
         )
