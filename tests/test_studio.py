@@ -56,6 +56,20 @@ def test_session_continues_an_upload_and_keeps_its_notes(session, prompt_mid, on
     _assert_prompt_then_continuation(read_midi(midi), load_prompt(prompt_mid, 2))
 
 
+def test_session_draws_one_attention_picture_per_layer_when_asked(session, one_torch_thread):
+    assert session.has_attention  # the tiny checkpoint is a 1-layer Transformer
+    (sample,) = session.run(StudioRequest(max_bars=1, seed=2, attention=True)).samples
+    assert [p.name for p in sample.attention] == ["sample_1_attention_layer0.png"]
+    assert sample.attention[0].stat().st_size > 5000
+
+
+def test_a_harmoniser_checkpoint_is_refused_with_what_to_run_instead(tmp_path):
+    from musicgen.tokenizers.harmony import HarmonyTokenizer
+
+    with pytest.raises(StudioError, match=r"not a 'harmony' model; harmonise .* musicgen-sample"):
+        StudioSession(None, HarmonyTokenizer(), tmp_path)
+
+
 def _assert_prompt_then_continuation(score: Score, prompt: Score) -> None:
     end = prompt_end(prompt)
     head = [(n.pitch, n.start, n.duration) for n in score.notes if n.start < end]
@@ -176,6 +190,7 @@ def test_the_page_in_chromium_uploads_generates_shows_and_survives_a_bad_file(
         generate(driver)
         driver.save_screenshot(str(tmp_path / "studio.png"))
         assert "prompt: the uploaded file prompt.mid" in _status(driver)
+        assert not driver.execute_script("return document.querySelector('#attention-1');")
         score = _downloaded(driver, tmp_path / "downloaded.mid")
         _assert_prompt_then_continuation(score, load_prompt(prompt_mid, 4))
 
@@ -190,15 +205,26 @@ def test_the_page_in_chromium_uploads_generates_shows_and_survives_a_bad_file(
     assert (tmp_path / "studio.png").stat().st_size > 10_000
 
 
-def test_the_page_continues_a_held_out_tune_picked_by_its_title(browser, heldout, tmp_path):
+# the attention pictures of sample 1 the browser has decoded
+ATTENTION_SHOWN = """[...document.querySelectorAll('#attention-1 img')]
+  .filter(i => i.complete && i.naturalWidth > 100).length"""
+
+
+def test_the_page_continues_a_held_out_tune_picked_by_its_title_and_draws_its_attention(
+    browser, heldout, tmp_path
+):
     driver, _ = browser
     with _shot_on_failure(driver, tmp_path / "failure.png"):
         title = pick_heldout(driver, 1)
         assert title in heldout, f"the page offers {title!r}, not a held-out tune"
+        driver.find_element("css selector", "#attention input[type=checkbox]").click()
         generate(driver)
         assert f"prompt: the held-out tune {title!r}" in _status(driver)
         score = _downloaded(driver, tmp_path / "downloaded.mid")
         _assert_prompt_then_continuation(score, _heldout_prompt(heldout[title]))
+        pictures = wait_for(driver, ATTENTION_SHOWN, timeout=30)
+        assert pictures == 1, "one attention picture per layer of the 1-layer model"
+        driver.save_screenshot(str(tmp_path / "attention.png"))
 
 
 def test_two_tabs_generate_at_once_and_each_shows_its_own_prompt(
