@@ -29,11 +29,11 @@ from studio_browser import (  # noqa: E402
     wait_for,
 )
 
+from musicgen.cli.sample_run import new_music  # noqa: E402
 from musicgen.data.sources import music21_corpus_dir  # noqa: E402
 from musicgen.generation.prompt import load_prompt, prompt_end  # noqa: E402
 from musicgen.generation.studio_session import StudioRequest, StudioSession  # noqa: E402
 from musicgen.music import read_abc, read_midi, write_midi  # noqa: E402
-from musicgen.music.timeline import bar_lines  # noqa: E402
 from musicgen.training.checkpoint import load_checkpoint, newest_last_checkpoint  # noqa: E402
 
 PROMPT_BARS, NEW_BARS = 4, 16
@@ -82,8 +82,7 @@ def session_latencies(ckpt: Path, prompt: Path, work: Path, runs: int) -> tuple[
         (sample,) = session.run(request).samples
         if seed:
             times.append(time.perf_counter() - start)
-            score = read_midi(sample.downloads[0])
-            bars.append(sum(1 for t in bar_lines(score) if end < t <= score.end) + 1)
+            bars.append(new_music(read_midi(sample.downloads[0]), end)["new_bars"])
     return times, bars
 
 
@@ -100,17 +99,21 @@ def main() -> None:
         work = Path(tmp)
         prompt = work / "prompt.mid"
         write_midi(read_abc(music21_corpus_dir() / "essenFolksong" / "altdeu10.abc")[0], prompt)
+        print(f"checkpoint: {ckpt}; {PROMPT_BARS}-bar prompt, {NEW_BARS} new bars, 1 sample\n")
+        print("| measured | runs | median s | worst s |\n|---|---:|---:|---:|")
         page = page_latencies(ckpt.resolve(), prompt, work, args.runs, args.screenshot)
+        _row("page: click -> audio + roll shown", page)
         direct, bars = session_latencies(ckpt, prompt, work, args.runs)
-    print(f"checkpoint: {ckpt}; {PROMPT_BARS}-bar prompt, {NEW_BARS} new bars, 1 sample\n")
-    print("| measured | runs | median s | worst s |\n|---|---:|---:|---:|")
-    for name, times in (("page: click -> audio + roll shown", page),
-                        ("StudioSession.run in-process", direct)):  # fmt: skip
-        print(f"| {name} | {len(times)} | {statistics.median(times):.2f} | {max(times):.2f} |")
+        _row("StudioSession.run in-process", direct)
     print(
         f"\nnew bars per sample (in-process runs): median {statistics.median(bars)}, "
         f"min {min(bars)}, max {max(bars)} of {NEW_BARS} asked"
     )
+
+
+def _row(name: str, times: list) -> None:
+    print(f"| {name} | {len(times)} | {statistics.median(times):.2f} | {max(times):.2f} |",
+          flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ all traffic goes to 127.0.0.1.
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import socket
 import subprocess
@@ -123,8 +124,14 @@ def upload(driver, path: Path) -> None:
 
 def generate(driver, timeout: float = 120) -> dict:
     """Press Generate and wait until sample 1 is shown (its slot must be hidden before: the
-    first request, or one after an error; a repeated request can give the same file URL)."""
+    first request on a freshly loaded page, or one after an error; a repeated request can
+    give the same file URL)."""
     driver.find_element("css selector", "#generate").click()
+    return wait_for_sample(driver, timeout)
+
+
+def wait_for_sample(driver, timeout: float = 120) -> dict:
+    """Wait until sample 1 is shown (see :func:`generate`); returns :data:`SAMPLE_READY`'s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         shown = driver.execute_script(f"return {SAMPLE_READY};")
@@ -134,6 +141,30 @@ def generate(driver, timeout: float = 120) -> dict:
     raise TimeoutError(
         f"no sample after {timeout} s; the page says: {driver.execute_script(f'return {STATUS};')}"
     )
+
+
+def pick_heldout(driver, index: int = 0) -> str:
+    """Choose the ``index``-th held-out tune in the prompt's dropdown; returns its title."""
+    from selenium.webdriver.common.by import By
+
+    wait_for(driver, "document.querySelector('#heldout input')", timeout=30)
+    driver.find_element(By.CSS_SELECTOR, "#heldout input").click()
+    options = "document.querySelectorAll('#heldout li[role=option]')"
+    wait_for(driver, f"{options}.length > {index}", timeout=10)
+    option = driver.find_elements(By.CSS_SELECTOR, "#heldout li[role=option]")[index]
+    title = option.get_attribute("aria-label")
+    option.click()
+    wait_for(
+        driver,
+        f"document.querySelector('#heldout input').value === {json.dumps(title)}",
+        timeout=10,
+    )
+    return title
+
+
+def sample_link(driver) -> str:
+    """The URL of sample 1's first download (its MIDI file)."""
+    return driver.execute_script("return document.querySelector('#files-1 a').href;")
 
 
 def download(url: str, path: Path) -> Path:

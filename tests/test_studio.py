@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from fractions import Fraction
 
@@ -12,12 +13,15 @@ from studio_browser import (
     download,
     generate,
     missing_browser,
+    pick_heldout,
+    sample_link,
     studio_server,
     upload,
     wait_for,
+    wait_for_sample,
 )
 
-from musicgen.generation.prompt import load_prompt, prompt_end
+from musicgen.generation.prompt import cut_prompt, load_prompt, prompt_end
 from musicgen.generation.studio_session import (
     MAX_PROMPT_TOKENS,
     StudioError,
@@ -50,6 +54,20 @@ def test_session_continues_an_upload_and_keeps_its_notes(session, prompt_mid, on
     (midi,) = sample.downloads
     assert sample.wav.stat().st_size > 1000 and sample.png.stat().st_size > 1000
     _assert_prompt_then_continuation(read_midi(midi), load_prompt(prompt_mid, 2))
+
+
+def test_session_draws_one_attention_picture_per_layer_when_asked(session, one_torch_thread):
+    assert session.has_attention  # the tiny checkpoint is a 1-layer Transformer
+    (sample,) = session.run(StudioRequest(max_bars=1, seed=2, attention=True)).samples
+    assert [p.name for p in sample.attention] == ["sample_1_attention_layer0.png"]
+    assert sample.attention[0].stat().st_size > 5000
+
+
+def test_a_harmoniser_checkpoint_is_refused_with_what_to_run_instead(tmp_path):
+    from musicgen.tokenizers.harmony import HarmonyTokenizer
+
+    with pytest.raises(StudioError, match=r"not a 'harmony' model; harmonise .* musicgen-sample"):
+        StudioSession(None, HarmonyTokenizer(), tmp_path)
 
 
 def _assert_prompt_then_continuation(score: Score, prompt: Score) -> None:
@@ -98,41 +116,140 @@ def test_two_requests_at_once_each_get_their_own_samples(session, prompt_mid, on
     assert len(folders) == 2 and all(read_midi(r.samples[0].downloads[0]).notes for r in results)
 
 
-def test_the_page_in_chromium_uploads_generates_shows_and_survives_a_bad_file(
-    note_ckpt, prompt_mid, tmp_path
-):
+@pytest.fixture(scope="module")
+def page(note_ckpt, tmp_path_factory):
+    """One studio server on the tiny checkpoint and one headless Chromium for this module's
+    browser tests; each test loads the page afresh (a new page session)."""
     reason = missing_browser()
     if reason:
         pytest.skip(reason)
     from studio_browser import chromium
 
-    bad = tmp_path / "broken.mid"
-    bad.write_bytes(b"%PDF-1.4 a PDF renamed to .mid\n")
-    with studio_server(note_ckpt, tmp_path, "n_samples=1", "max_bars=2") as url:
+    work = tmp_path_factory.mktemp("studio_page")
+    with studio_server(note_ckpt, work, "n_samples=1", "max_bars=2") as url:
         driver = chromium()
         try:
-            driver.get(url)
-            upload(driver, prompt_mid)
-            generate(driver)
-            driver.save_screenshot(str(tmp_path / "studio.png"))
-            assert "prompt: the uploaded file prompt.mid" in driver.execute_script(
-                f"return {STATUS};"
-            )
-            link = driver.execute_script("return document.querySelector('#files-1 a').href;")
-            score = read_midi(download(link, tmp_path / "downloaded.mid"))
-            _assert_prompt_then_continuation(score, load_prompt(prompt_mid, 4))
-
-            upload(driver, bad)
-            driver.find_element("css selector", "#generate").click()
-            message = wait_for(driver, f"{STATUS}.includes('Could not generate') && {STATUS}")
-            assert "broken.mid: not a readable MIDI file" in message
-            assert not driver.execute_script("return document.querySelector('#audio-1');")
-
-            upload(driver, prompt_mid)
-            assert generate(driver)["duration"] > 0  # the next request is served
-        except Exception:
-            driver.save_screenshot(str(tmp_path / "failure.png"))  # what the page showed
-            raise
+            yield driver, url
         finally:
             driver.quit()
+
+
+@pytest.fixture
+def browser(page, tmp_path):
+    """The module's browser on a freshly loaded page, one tab; a screenshot on failure."""
+    driver, url = page
+    driver.get(url)
+    wait_for(driver, "document.querySelector('#generate')", timeout=30)  # the page is drawn
+    yield driver, url
+    if len(driver.window_handles) > 1:  # the two-tab test opened a second one
+        driver.close()
+        driver.switch_to.window(driver.window_handles[0])
+
+
+def _status(driver) -> str:
+    return driver.execute_script(f"return {STATUS};")
+
+
+def _downloaded(driver, path):
+    return read_midi(download(sample_link(driver), path))
+
+
+@pytest.fixture(scope="module")
+def heldout(note_ckpt):
+    """The held-out tunes the studio offers for the tiny checkpoint, by title."""
+    from musicgen.cli.studio import heldout_tunes
+    from musicgen.training.checkpoint import load_checkpoint
+
+    return heldout_tunes(load_checkpoint(note_ckpt), 50)
+
+
+def _heldout_prompt(tune: Score) -> Score:
+    """A held-out tune's first 4 bars (the page's default), its pickup kept: the prompt ends
+    at its 4th bar line, not where the MIDI file's first bar would put it."""
+    return cut_prompt(tune, 4, source="the held-out tune")
+
+
+@contextlib.contextmanager
+def _shot_on_failure(driver, path):
+    """The page as it was when the block failed, saved as ``path``."""
+    try:
+        yield
+    except Exception:
+        driver.save_screenshot(str(path))
+        raise
+
+
+def test_the_page_in_chromium_uploads_generates_shows_and_survives_a_bad_file(
+    browser, prompt_mid, tmp_path
+):
+    driver, _ = browser
+    bad = tmp_path / "broken.mid"
+    bad.write_bytes(b"%PDF-1.4 a PDF renamed to .mid\n")
+    with _shot_on_failure(driver, tmp_path / "failure.png"):
+        upload(driver, prompt_mid)
+        generate(driver)
+        driver.save_screenshot(str(tmp_path / "studio.png"))
+        assert "prompt: the uploaded file prompt.mid" in _status(driver)
+        assert not driver.execute_script("return document.querySelector('#attention-1');")
+        score = _downloaded(driver, tmp_path / "downloaded.mid")
+        _assert_prompt_then_continuation(score, load_prompt(prompt_mid, 4))
+
+        upload(driver, bad)
+        driver.find_element("css selector", "#generate").click()
+        message = wait_for(driver, f"{STATUS}.includes('Could not generate') && {STATUS}")
+        assert "broken.mid: not a readable MIDI file" in message
+        assert not driver.execute_script("return document.querySelector('#audio-1');")
+
+        upload(driver, prompt_mid)
+        assert generate(driver)["duration"] > 0  # the next request is served
     assert (tmp_path / "studio.png").stat().st_size > 10_000
+
+
+# the attention pictures of sample 1 the browser has decoded
+ATTENTION_SHOWN = """[...document.querySelectorAll('#attention-1 img')]
+  .filter(i => i.complete && i.naturalWidth > 100).length"""
+
+
+def test_the_page_continues_a_held_out_tune_picked_by_its_title_and_draws_its_attention(
+    browser, heldout, tmp_path
+):
+    driver, _ = browser
+    with _shot_on_failure(driver, tmp_path / "failure.png"):
+        title = pick_heldout(driver, 1)
+        assert title in heldout, f"the page offers {title!r}, not a held-out tune"
+        driver.find_element("css selector", "#attention input[type=checkbox]").click()
+        generate(driver)
+        assert f"prompt: the held-out tune {title!r}" in _status(driver)
+        score = _downloaded(driver, tmp_path / "downloaded.mid")
+        _assert_prompt_then_continuation(score, _heldout_prompt(heldout[title]))
+        pictures = wait_for(driver, ATTENTION_SHOWN, timeout=30)
+        assert pictures == 1, "one attention picture per layer of the 1-layer model"
+        driver.save_screenshot(str(tmp_path / "attention.png"))
+
+
+def test_two_tabs_generate_at_once_and_each_shows_its_own_prompt(
+    browser, heldout, prompt_mid, tmp_path
+):
+    driver, url = browser
+    first = driver.current_window_handle
+    with _shot_on_failure(driver, tmp_path / "failure.png"):
+        title = pick_heldout(driver, 0)
+        driver.switch_to.new_window("tab")
+        driver.get(url)
+        wait_for(driver, "document.querySelector('#generate')", timeout=30)
+        second = driver.current_window_handle
+        upload(driver, prompt_mid)
+        driver.switch_to.window(first)
+        driver.find_element("css selector", "#generate").click()
+        driver.switch_to.window(second)
+        driver.find_element("css selector", "#generate").click()  # while the first generates
+        wait_for_sample(driver)
+        assert "prompt: the uploaded file prompt.mid" in _status(driver)
+        own = _downloaded(driver, tmp_path / "second.mid")
+        _assert_prompt_then_continuation(own, load_prompt(prompt_mid, 4))
+
+        driver.switch_to.window(first)
+        wait_for_sample(driver)
+        assert f"prompt: the held-out tune {title!r}" in _status(driver)
+        own = _downloaded(driver, tmp_path / "first.mid")
+        _assert_prompt_then_continuation(own, _heldout_prompt(heldout[title]))

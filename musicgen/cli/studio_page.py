@@ -19,7 +19,12 @@ from musicgen.generation.studio_session import (
 # System fonts: the default theme would fetch Google's, and the page talks to nobody but
 # the studio's own server.
 THEME = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"])
-SLOT_FIELDS = 4  # per sample slot: its group (shown or hidden), audio, piano roll, files/text
+# per sample slot: its group (shown or hidden), audio, piano roll, attention, files/text
+SLOT_FIELDS = 5
+# The gallery's cells are square by default: an attention picture (a wide row of heads)
+# would sit in a mostly empty box; each is shown at its own proportions instead.
+CSS = """.attention .thumbnail-item { aspect-ratio: auto !important; }
+.attention .grid-wrap { height: auto !important; max-height: none !important; }"""
 
 
 def build_page(session: StudioSession, defaults: dict, title: str, concurrency: int) -> gr.Blocks:
@@ -75,11 +80,14 @@ def _request_fields(session: StudioSession, d: dict) -> list:
             penalty = gr.Slider(1.0, 2.0, d["repetition_penalty"], step=0.05,
                                 label="repetition penalty")  # fmt: skip
             seed = gr.Number(d["seed"], precision=0, label="seed", elem_id="seed")
-    return [upload, heldout, bars, text, length, n, temperature, top_k, top_p, penalty, seed]
+            attention = gr.Checkbox(False, label="draw the self-attention (a picture per layer)",
+                                    visible=session.has_attention, elem_id="attention")  # fmt: skip
+    return [upload, heldout, bars, text, length, n, temperature, top_k, top_p, penalty, seed,
+            attention]  # fmt: skip
 
 
 FIELDS = ("prompt_file", "heldout", "prompt_bars", "text", "max_bars", "n_samples",
-          "temperature", "top_k", "top_p", "repetition_penalty", "seed")  # fmt: skip
+          "temperature", "top_k", "top_p", "repetition_penalty", "seed", "attention")  # fmt: skip
 
 
 def _sample_slot(i: int, kind: str) -> tuple:
@@ -94,12 +102,17 @@ def _sample_slot(i: int, kind: str) -> tuple:
         roll = gr.Image(type="filepath", interactive=False, label="piano roll (prompt shaded)",
                         buttons=["download", "fullscreen"], visible=kind != "text",
                         elem_id=f"roll-{i + 1}")  # fmt: skip
+        # one wide picture per layer (a panel per head), each shown whole, one under another
+        attention = gr.Gallery(label="self-attention: queries down, keys across", columns=1,
+                               height="auto", object_fit="contain", interactive=False,
+                               visible=False, elem_id=f"attention-{i + 1}",
+                               elem_classes=["attention"])  # fmt: skip
         if kind == "text":
             out = gr.Textbox(label="continuation", lines=4, elem_id=f"text-{i + 1}")
         else:
             out = gr.File(file_count="multiple", interactive=False, label="download",
                           elem_id=f"files-{i + 1}")  # fmt: skip
-    return group, audio, roll, out
+    return group, audio, roll, attention, out
 
 
 def _serve(session: StudioSession, values: tuple, progress) -> list:
@@ -114,7 +127,9 @@ def _serve(session: StudioSession, values: tuple, progress) -> list:
         last = sample.text if session.kind == "text" else [str(p) for p in sample.downloads]
         png = str(sample.png) if sample.png else None
         wav = str(sample.wav) if sample.wav else None
-        shown += [gr.update(visible=True), wav, png, last]
+        pictures = [str(p) for p in sample.attention]
+        drawn = gr.update(value=pictures or None, visible=bool(pictures))
+        shown += [gr.update(visible=True), wav, png, drawn, last]
     shown += _hidden_slots()[len(shown) :]
     return ["\n".join(f"- {line}" for line in result.messages), *shown]
 
@@ -128,4 +143,6 @@ def _cleaned(fields: dict) -> dict:
 
 
 def _hidden_slots() -> list:
-    return [gr.update(visible=False), None, None, None] * MAX_SAMPLES
+    return [gr.update(visible=False), None, None, gr.update(value=None, visible=False), None] * (
+        MAX_SAMPLES
+    )

@@ -16,7 +16,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from musicgen.cli.common import fail_cleanly
-from musicgen.generation.studio_session import StudioSession
+from musicgen.generation.studio_session import StudioError, StudioSession
 from musicgen.music import Score
 from musicgen.training.checkpoint import load_checkpoint, newest_last_checkpoint, safe_instantiate
 
@@ -37,16 +37,20 @@ def serve(cfg: DictConfig) -> None:
             Path(cfg.out_dir) if cfg.out_dir else Path(tempfile.mkdtemp(prefix="musicgen-studio-"))
         )
         heldout = heldout_tunes(ck, cfg.heldout_tunes) if ck.tokenizer.kind == "notes" else {}
-        session = StudioSession(ck.model, ck.tokenizer, out, heldout)
-    from musicgen.cli.studio_page import THEME, build_page  # Gradio costs ~2 s to import
+        try:
+            session = StudioSession(ck.model, ck.tokenizer, out, heldout)
+        except StudioError as err:
+            raise StudioError(f"{path}: {err}") from None
+    from musicgen.cli.studio_page import CSS, THEME, build_page  # Gradio costs ~2 s to import
 
     title = f"checkpoint `{path}` (step {ck.step}, {ck.tokenizer.kind})"
     page = build_page(session, {k: cfg[k] for k in DEFAULTS}, title, cfg.concurrency)
     page.queue(default_concurrency_limit=cfg.concurrency)
     print(f"musicgen-studio: samples are written under {out}", flush=True)
     page.launch(
-        server_name=cfg.host, server_port=cfg.port, share=False, theme=THEME, ssr_mode=False,
-        allowed_paths=[str(out)], max_file_size="4mb", footer_links=[], quiet=False,
+        server_name=cfg.host, server_port=cfg.port, share=False, theme=THEME, css=CSS,
+        ssr_mode=False, allowed_paths=[str(out)], max_file_size="4mb", footer_links=[],
+        quiet=False,
     )  # fmt: skip
 
 

@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from musicgen.generation.attention_maps import attention_pictures
 from musicgen.generation.continuation import (
     MAX_NEW_TOKENS,
     continue_abc,
@@ -23,6 +24,7 @@ from musicgen.generation.continuation import (
 )
 from musicgen.generation.prompt import PromptError, cut_prompt, load_prompt, prompt_end
 from musicgen.generation.samples import write_sample
+from musicgen.models.transformer import TransformerLM
 from musicgen.music import MusicFormatError, Score
 from musicgen.music.abc import read_abc_book
 from musicgen.music.abc.cut import cut_abc_text
@@ -56,6 +58,7 @@ class StudioRequest:
     top_p: float | None = 0.95
     repetition_penalty: float = 1.0
     seed: int | None = 0
+    attention: bool = False  # draw each sample's self-attention (note-token Transformers)
 
     def sampling(self, kind: str) -> dict:
         """The sampler's keyword arguments (``continue_*``'s ``**sampling``)."""
@@ -76,6 +79,7 @@ class StudioSample:
     png: Path | None = None
     downloads: list[Path] = field(default_factory=list)
     text: str = ""
+    attention: list[Path] = field(default_factory=list)  # one picture per layer
 
 
 @dataclass
@@ -97,9 +101,16 @@ class StudioSession:
     """
 
     def __init__(self, model, tokenizer, out_dir: Path, heldout: dict[str, Score] | None = None):
+        if tokenizer.kind not in ("notes", "abc", "text"):  # a harmoniser: not on the page yet
+            raise StudioError(
+                f"the studio serves note, ABC and text models, not a {tokenizer.kind!r} model;"
+                " harmonise a melody with musicgen-sample ckpt=... prompt=melody.mid"
+            )
         self.model, self.tokenizer, self.kind = model, tokenizer, tokenizer.kind
         self.out_dir, self.heldout = Path(out_dir), dict(heldout or {})
         self._counter, self._lock = itertools.count(), threading.Lock()
+        # what musicgen-sample attention=true draws: a decoder-only Transformer's weights
+        self.has_attention = self.kind == "notes" and isinstance(model, TransformerLM)
 
     def run(self, request: StudioRequest, progress=None) -> StudioResult:
         """Serve one request; ``progress(fraction, description)`` is told each stage.
@@ -110,6 +121,8 @@ class StudioSession:
         report = progress or (lambda fraction, desc: None)
         if not 1 <= request.n_samples <= MAX_SAMPLES:
             raise StudioError(f"number of samples must be 1..{MAX_SAMPLES}")
+        if request.attention and not self.has_attention:
+            raise StudioError("this model has no self-attention to draw (not a note Transformer)")
         out = self._request_dir()
         if self.kind == "text":
             return self._run_text(request, report)
@@ -137,10 +150,15 @@ class StudioSession:
         samples = []
         for i, score in enumerate(scores):
             report(0.7 + 0.3 * i / len(scores), f"rendering sample {i + 1}")
-            written = write_sample(score, out / f"sample_{i + 1}", end)
-            samples.append(
-                StudioSample(written.midi.stem, written.wav, written.png, [written.midi])
+            stem = out / f"sample_{i + 1}"
+            written = write_sample(score, stem, end)
+            pictures = (
+                attention_pictures(self.model, self.tokenizer.encode(score), stem)
+                if request.attention
+                else []
             )
+            samples.append(StudioSample(stem.name, written.wav, written.png, [written.midi],
+                                        attention=pictures))  # fmt: skip
             messages.append(f"sample {i + 1}: {written.notes} notes")
         return StudioResult(samples, messages)
 
