@@ -29,6 +29,14 @@ def _book() -> Path:
 
 # A real Essen tune book shipped with music21 (a dependency): 10 kB, about 25 tunes.
 BOOK = _book()
+# A harmoniser's corpus: one tune whose every bar outlines its own chord ({n}: its number).
+HARMONY_BOOK = """X:{n}
+T:Tune {n}
+M:4/4
+L:1/4
+K:C
+"C"C E G E|"F"F A c A|"G"G B d B|"C"c G E C|]
+"""
 
 
 @pytest.fixture(scope="session")
@@ -99,3 +107,20 @@ def char_ckpt(tmp_path_factory) -> Path:
     )  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
     return tmp / "run" / "checkpoints" / "last.ckpt"
+
+
+@pytest.fixture(scope="session")
+def harmony_ckpt(tmp_path_factory) -> Path:
+    """A tiny harmoniser (encoder-decoder Transformer) trained for 4 steps on six copies of
+    :data:`HARMONY_BOOK`'s tune."""
+    tmp = tmp_path_factory.mktemp("harmony_run")
+    (tmp / "book.abc").write_text("\n".join(HARMONY_BOOK.format(n=i) for i in range(1, 7)))
+    res = run(
+        "musicgen-train", "experiment=nottingham_harmonize_transformer", f"hydra.run.dir={RUN}",
+        f"data.files={tmp / 'book.abc'}", "data.batch_size=2", "logger=csv",
+        "model.d_model=16", "model.n_heads=2", "model.max_beats=64", "data.max_beats=64",
+        "trainer.max_steps=4", "trainer.val_check_interval=2", "trainer.enable_progress_bar=false",
+        cwd=tmp,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    return tmp / RUN / "checkpoints" / "last.ckpt"

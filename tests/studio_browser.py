@@ -107,7 +107,31 @@ SAMPLE_READY = """(() => {
   if (!a || !i || !a.currentSrc || !(a.duration > 0) || !i.complete || !i.naturalWidth) return null;
   return {audio: a.currentSrc, duration: a.duration, roll: i.src};
 })()"""
+# the attention pictures of sample 1 the browser has decoded
+ATTENTION_SHOWN = """[...document.querySelectorAll('#attention-1 img')]
+  .filter(i => i.complete && i.naturalWidth > 100).length"""
 STATUS = "document.querySelector('#studio-status').innerText"
+
+
+def load(driver, url: str) -> None:
+    """Open the page afresh (a new page session) and wait until it is drawn."""
+    driver.get(url)
+    wait_for(driver, "document.querySelector('#generate')", timeout=30)
+
+
+def status(driver) -> str:
+    """The page's status line: what was generated from what, or why not."""
+    return driver.execute_script(f"return {STATUS};")
+
+
+@contextlib.contextmanager
+def shot_on_failure(driver, path: Path) -> Iterator[None]:
+    """The page as it was when the block failed, saved as ``path``."""
+    try:
+        yield
+    except Exception:
+        driver.save_screenshot(str(path))
+        raise
 
 
 def upload(driver, path: Path) -> None:

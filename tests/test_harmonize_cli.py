@@ -5,18 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import HARMONY_BOOK as BOOK
 from conftest import RUN, run
 from test_cli_eval import readme_fields
 
 from musicgen.music import read_abc, read_midi, write_midi
-
-BOOK = """X:{n}
-T:Tune {n}
-M:4/4
-L:1/4
-K:C
-"C"C E G E|"F"F A c A|"G"G B d B|"C"c G E C|]
-"""
 
 
 @pytest.mark.slow

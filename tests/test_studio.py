@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from fractions import Fraction
 
 import pytest
 from conftest import BOOK
 from studio_browser import (
+    ATTENTION_SHOWN,
     STATUS,
     download,
     generate,
+    load,
     missing_browser,
     pick_heldout,
     sample_link,
+    shot_on_failure,
+    status,
     studio_server,
     upload,
     wait_for,
@@ -61,13 +64,6 @@ def test_session_draws_one_attention_picture_per_layer_when_asked(session, one_t
     (sample,) = session.run(StudioRequest(max_bars=1, seed=2, attention=True)).samples
     assert [p.name for p in sample.attention] == ["sample_1_attention_layer0.png"]
     assert sample.attention[0].stat().st_size > 5000
-
-
-def test_a_harmoniser_checkpoint_is_refused_with_what_to_run_instead(tmp_path):
-    from musicgen.tokenizers.harmony import HarmonyTokenizer
-
-    with pytest.raises(StudioError, match=r"not a 'harmony' model; harmonise .* musicgen-sample"):
-        StudioSession(None, HarmonyTokenizer(), tmp_path)
 
 
 def _assert_prompt_then_continuation(score: Score, prompt: Score) -> None:
@@ -138,16 +134,11 @@ def page(note_ckpt, tmp_path_factory):
 def browser(page, tmp_path):
     """The module's browser on a freshly loaded page, one tab; a screenshot on failure."""
     driver, url = page
-    driver.get(url)
-    wait_for(driver, "document.querySelector('#generate')", timeout=30)  # the page is drawn
+    load(driver, url)
     yield driver, url
     if len(driver.window_handles) > 1:  # the two-tab test opened a second one
         driver.close()
         driver.switch_to.window(driver.window_handles[0])
-
-
-def _status(driver) -> str:
-    return driver.execute_script(f"return {STATUS};")
 
 
 def _downloaded(driver, path):
@@ -157,7 +148,7 @@ def _downloaded(driver, path):
 @pytest.fixture(scope="module")
 def heldout(note_ckpt):
     """The held-out tunes the studio offers for the tiny checkpoint, by title."""
-    from musicgen.cli.studio import heldout_tunes
+    from musicgen.cli.studio_run import heldout_tunes
     from musicgen.training.checkpoint import load_checkpoint
 
     return heldout_tunes(load_checkpoint(note_ckpt), 50)
@@ -169,27 +160,17 @@ def _heldout_prompt(tune: Score) -> Score:
     return cut_prompt(tune, 4, source="the held-out tune")
 
 
-@contextlib.contextmanager
-def _shot_on_failure(driver, path):
-    """The page as it was when the block failed, saved as ``path``."""
-    try:
-        yield
-    except Exception:
-        driver.save_screenshot(str(path))
-        raise
-
-
 def test_the_page_in_chromium_uploads_generates_shows_and_survives_a_bad_file(
     browser, prompt_mid, tmp_path
 ):
     driver, _ = browser
     bad = tmp_path / "broken.mid"
     bad.write_bytes(b"%PDF-1.4 a PDF renamed to .mid\n")
-    with _shot_on_failure(driver, tmp_path / "failure.png"):
+    with shot_on_failure(driver, tmp_path / "failure.png"):
         upload(driver, prompt_mid)
         generate(driver)
         driver.save_screenshot(str(tmp_path / "studio.png"))
-        assert "prompt: the uploaded file prompt.mid" in _status(driver)
+        assert "prompt: the uploaded file prompt.mid" in status(driver)
         assert not driver.execute_script("return document.querySelector('#attention-1');")
         score = _downloaded(driver, tmp_path / "downloaded.mid")
         _assert_prompt_then_continuation(score, load_prompt(prompt_mid, 4))
@@ -205,21 +186,16 @@ def test_the_page_in_chromium_uploads_generates_shows_and_survives_a_bad_file(
     assert (tmp_path / "studio.png").stat().st_size > 10_000
 
 
-# the attention pictures of sample 1 the browser has decoded
-ATTENTION_SHOWN = """[...document.querySelectorAll('#attention-1 img')]
-  .filter(i => i.complete && i.naturalWidth > 100).length"""
-
-
 def test_the_page_continues_a_held_out_tune_picked_by_its_title_and_draws_its_attention(
     browser, heldout, tmp_path
 ):
     driver, _ = browser
-    with _shot_on_failure(driver, tmp_path / "failure.png"):
+    with shot_on_failure(driver, tmp_path / "failure.png"):
         title = pick_heldout(driver, 1)
         assert title in heldout, f"the page offers {title!r}, not a held-out tune"
         driver.find_element("css selector", "#attention input[type=checkbox]").click()
         generate(driver)
-        assert f"prompt: the held-out tune {title!r}" in _status(driver)
+        assert f"prompt: the held-out tune {title!r}" in status(driver)
         score = _downloaded(driver, tmp_path / "downloaded.mid")
         _assert_prompt_then_continuation(score, _heldout_prompt(heldout[title]))
         pictures = wait_for(driver, ATTENTION_SHOWN, timeout=30)
@@ -232,11 +208,10 @@ def test_two_tabs_generate_at_once_and_each_shows_its_own_prompt(
 ):
     driver, url = browser
     first = driver.current_window_handle
-    with _shot_on_failure(driver, tmp_path / "failure.png"):
+    with shot_on_failure(driver, tmp_path / "failure.png"):
         title = pick_heldout(driver, 0)
         driver.switch_to.new_window("tab")
-        driver.get(url)
-        wait_for(driver, "document.querySelector('#generate')", timeout=30)
+        load(driver, url)
         second = driver.current_window_handle
         upload(driver, prompt_mid)
         driver.switch_to.window(first)
@@ -244,12 +219,12 @@ def test_two_tabs_generate_at_once_and_each_shows_its_own_prompt(
         driver.switch_to.window(second)
         driver.find_element("css selector", "#generate").click()  # while the first generates
         wait_for_sample(driver)
-        assert "prompt: the uploaded file prompt.mid" in _status(driver)
+        assert "prompt: the uploaded file prompt.mid" in status(driver)
         own = _downloaded(driver, tmp_path / "second.mid")
         _assert_prompt_then_continuation(own, load_prompt(prompt_mid, 4))
 
         driver.switch_to.window(first)
         wait_for_sample(driver)
-        assert f"prompt: the held-out tune {title!r}" in _status(driver)
+        assert f"prompt: the held-out tune {title!r}" in status(driver)
         own = _downloaded(driver, tmp_path / "first.mid")
         _assert_prompt_then_continuation(own, _heldout_prompt(heldout[title]))

@@ -54,31 +54,37 @@ def build_page(session: StudioSession, defaults: dict, title: str, concurrency: 
 
 
 def _request_fields(session: StudioSession, d: dict) -> list:
-    """The request's input components, in :data:`FIELDS` order."""
+    """The request's input components, in :data:`FIELDS` order. A harmoniser takes a
+    melody, a number of samples, a temperature (for all but the first, greedy) and a seed."""
     text, upload, heldout, bars = gr.State(""), gr.State(None), gr.State(None), gr.State(None)
+    continues = session.kind != "harmony"  # a prompt to continue, not a melody to harmonise
     with gr.Row():
         with gr.Column():
             if session.kind == "text":
                 text = gr.Textbox(label="text to continue", lines=3, elem_id="prompt-text")
             else:
                 kinds = [".abc"] if session.kind == "abc" else [".mid", ".midi", ".abc"]
-                upload = gr.File(label=f"prompt: upload a file ({', '.join(kinds)})",
+                what = "prompt" if continues else "melody to harmonise"
+                upload = gr.File(label=f"{what}: upload a file ({', '.join(kinds)})",
                                  file_types=kinds, elem_id="prompt-file")  # fmt: skip
                 heldout = gr.Dropdown(
                     sorted(session.heldout), value=None, label="or a held-out tune of the corpus",
                     visible=bool(session.heldout), elem_id="heldout",
                 )  # fmt: skip
-                bars = gr.Number(d["prompt_bars"], precision=0, minimum=0,
+                bars = gr.Number(d["prompt_bars"], precision=0, minimum=0, visible=continues,
                                  label="prompt bars (0: the whole file)")  # fmt: skip
             n = gr.Slider(1, MAX_SAMPLES, d["n_samples"], step=1, label="number of samples")
             length = gr.Slider(1, 64, d["max_bars"], step=1, label="length in new bars",
-                               visible=session.kind != "text")  # fmt: skip
+                               visible=session.kind in ("notes", "abc"))  # fmt: skip
         with gr.Column():
-            temperature = gr.Slider(0.0, 2.0, d["temperature"], step=0.05, label="temperature")
-            top_k = gr.Number(d["top_k"] or 0, precision=0, minimum=0, label="top-k (0: all)")
-            top_p = gr.Slider(0.05, 1.0, d["top_p"] or 1.0, step=0.01, label="top-p")
+            label = "temperature" if continues else "temperature (samples after the first, greedy)"
+            temperature = gr.Slider(0.0, 2.0, d["temperature"], step=0.05, label=label)
+            top_k = gr.Number(d["top_k"] or 0, precision=0, minimum=0, label="top-k (0: all)",
+                              visible=continues)  # fmt: skip
+            top_p = gr.Slider(0.05, 1.0, d["top_p"] or 1.0, step=0.01, label="top-p",
+                              visible=continues)  # fmt: skip
             penalty = gr.Slider(1.0, 2.0, d["repetition_penalty"], step=0.05,
-                                label="repetition penalty")  # fmt: skip
+                                label="repetition penalty", visible=continues)  # fmt: skip
             seed = gr.Number(d["seed"], precision=0, label="seed", elem_id="seed")
             attention = gr.Checkbox(False, label="draw the self-attention (a picture per layer)",
                                     visible=session.has_attention, elem_id="attention")  # fmt: skip
@@ -92,6 +98,7 @@ FIELDS = ("prompt_file", "heldout", "prompt_bars", "text", "max_bars", "n_sample
 
 def _sample_slot(i: int, kind: str) -> tuple:
     """One sample's group: audio, piano roll and downloads (or the text, for text models)."""
+    harmony = kind == "harmony"
     with gr.Group(visible=False, elem_id=f"sample-{i + 1}") as group:
         gr.Markdown(f"### sample {i + 1}")
         # the browser's own <audio> player: no waveform to decode before it can play
@@ -99,13 +106,16 @@ def _sample_slot(i: int, kind: str) -> tuple:
                          waveform_options=gr.WaveformOptions(show_recording_waveform=False),
                          buttons=["download"], visible=kind != "text",
                          elem_id=f"audio-{i + 1}")  # fmt: skip
-        roll = gr.Image(type="filepath", interactive=False, label="piano roll (prompt shaded)",
+        shaded = "melody and chords" if harmony else "prompt shaded"
+        roll = gr.Image(type="filepath", interactive=False, label=f"piano roll ({shaded})",
                         buttons=["download", "fullscreen"], visible=kind != "text",
                         elem_id=f"roll-{i + 1}")  # fmt: skip
-        # one wide picture per layer (a panel per head), each shown whole, one under another
-        attention = gr.Gallery(label="self-attention: queries down, keys across", columns=1,
-                               height="auto", object_fit="contain", interactive=False,
-                               visible=False, elem_id=f"attention-{i + 1}",
+        # one wide picture per layer (a panel per head), each shown whole, one under another;
+        # a harmoniser's one picture is its cross-attention, the melody-chord alignment
+        drawn = "alignment: chord steps down, melody notes across" if harmony else (
+            "self-attention: queries down, keys across")  # fmt: skip
+        attention = gr.Gallery(label=drawn, columns=1, height="auto", object_fit="contain",
+                               interactive=False, visible=False, elem_id=f"attention-{i + 1}",
                                elem_classes=["attention"])  # fmt: skip
         if kind == "text":
             out = gr.Textbox(label="continuation", lines=4, elem_id=f"text-{i + 1}")

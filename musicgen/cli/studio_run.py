@@ -2,7 +2,7 @@
 module once the command line is parsed): load the checkpoint, serve the page.
 
 The page reads the sampling defaults of ``conf/sampling/default.yaml`` and generates through
-the same continuation functions as ``musicgen-sample``.
+the same continuation (or, for a harmoniser, harmonisation) functions as ``musicgen-sample``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from musicgen.cli.common import fail_cleanly
-from musicgen.generation.studio_session import StudioError, StudioSession
+from musicgen.generation.studio_session import StudioSession
 from musicgen.music import Score
 from musicgen.training.checkpoint import load_checkpoint, newest_last_checkpoint, safe_instantiate
 
@@ -37,10 +37,7 @@ def serve(cfg: DictConfig) -> None:
             Path(cfg.out_dir) if cfg.out_dir else Path(tempfile.mkdtemp(prefix="musicgen-studio-"))
         )
         heldout = heldout_tunes(ck, cfg.heldout_tunes) if ck.tokenizer.kind == "notes" else {}
-        try:
-            session = StudioSession(ck.model, ck.tokenizer, out, heldout)
-        except StudioError as err:
-            raise StudioError(f"{path}: {err}") from None
+        session = StudioSession(ck.model, ck.tokenizer, out, heldout)
     from musicgen.cli.studio_page import CSS, THEME, build_page  # Gradio costs ~2 s to import
 
     title = f"checkpoint `{path}` (step {ck.step}, {ck.tokenizer.kind})"

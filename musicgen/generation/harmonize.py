@@ -125,11 +125,55 @@ def _bar_beats(score: Score) -> set[int]:
     return out
 
 
+@dataclass
+class HarmonySample:
+    """One written harmonisation: how it was decoded, its chords and its files."""
+
+    name: str
+    how: str
+    chords: list[Chord | None]
+    midi: Path
+    png: Path
+    attention: Path
+    wav: Path | None = None
+    wav_note: str = ""  # which synthesizer rendered the WAV
+
+
+def write_harmonies(model, tokenizer: HarmonyTokenizer, melody: Score, where: str, out: Path,
+                    n_samples: int = 1, seed: int = 0, temperature: float = 1.0,
+                    audio: bool = True, method: str | None = None,
+                    beam_width: int = 4) -> list[HarmonySample]:  # fmt: skip
+    """Harmonise ``melody`` ``n_samples`` times: the first greedy (or ``method``), the rest
+    sampled with seeds ``seed + i``; each sample's MIDI, piano roll, WAV and alignment
+    picture go to ``out``.
+
+    Raises:
+        HarmonyInputError: the melody has no notes or is not a single line.
+    """
+    samples = []
+    for i in range(n_samples):
+        how = method or ("greedy" if i == 0 else "sample")
+        h = harmonize(model, tokenizer, melody, where, method=how,
+                      temperature=temperature, seed=seed + i, beam_width=beam_width)  # fmt: skip
+        stem = out / f"sample_{i:02d}"
+        write_midi(h.score, stem.with_suffix(".mid"))
+        piano_roll(h.score, stem.with_suffix(".png"), title=stem.name)
+        sample = HarmonySample(stem.name, how, h.chords, stem.with_suffix(".mid"),
+                               stem.with_suffix(".png"),
+                               out / f"attention_{i:02d}.png")  # fmt: skip
+        if audio:
+            sample.wav = stem.with_suffix(".wav")
+            sample.wav_note = render_wav(h.score, sample.wav)
+        plot_attention(h, melody, sample.attention, f"{stem.name} ({how})")
+        samples.append(sample)
+    return samples
+
+
 def sample_harmony(ck, prompt: str | None, out: Path, n_samples: int = 1, seed: int = 0,
                    temperature: float = 1.0, audio: bool = True, method: str | None = None,
                    beam_width: int = 4) -> list[str]:  # fmt: skip
-    """``musicgen-sample`` for a harmoniser: the first sample greedy (or ``method``), the
-    rest sampled with seeds ``seed + i``; each sample's files go to ``out``.
+    """``musicgen-sample`` for a harmoniser: :func:`write_harmonies` on the prompt's melody,
+    a line per sample.
 
     Raises:
         HarmonyInputError: no prompt, or a prompt that is not a single melodic line.
@@ -139,22 +183,14 @@ def sample_harmony(ck, prompt: str | None, out: Path, n_samples: int = 1, seed: 
             f"{ck.path} is a harmoniser: give it a melody, prompt=melody.mid (or .abc)"
         )
     melody = load_prompt(prompt)
+    samples = write_harmonies(ck.model, ck.tokenizer, melody, str(prompt), out, n_samples,
+                              seed, temperature, audio, method, beam_width)  # fmt: skip
     lines = []
-    for i in range(n_samples):
-        how = method or ("greedy" if i == 0 else "sample")
-        h = harmonize(ck.model, ck.tokenizer, melody, str(prompt), method=how,
-                      temperature=temperature, seed=seed + i, beam_width=beam_width)  # fmt: skip
-        stem = out / f"sample_{i:02d}"
-        write_midi(h.score, stem.with_suffix(".mid"))
-        piano_roll(h.score, stem.with_suffix(".png"), title=stem.name)
-        written = [stem.with_suffix(".mid"), stem.with_suffix(".png")]
-        if audio:
-            written.append(
-                f"{stem.with_suffix('.wav')} ({render_wav(h.score, stem.with_suffix('.wav'))})"
-            )
-        written.append(
-            plot_attention(h, melody, out / f"attention_{i:02d}.png", f"{stem.name} ({how})")
-        )
-        names = " ".join(c.name if c else "N" for c in h.chords[:16])
-        lines.append(f"{stem.name} ({how}): {names} … -> " + ", ".join(map(str, written)))
+    for s in samples:
+        written = [str(s.midi), str(s.png)]
+        if s.wav:
+            written.append(f"{s.wav} ({s.wav_note})")
+        written.append(str(s.attention))
+        names = " ".join(c.name if c else "N" for c in s.chords[:16])
+        lines.append(f"{s.name} ({s.how}): {names} … -> " + ", ".join(written))
     return lines

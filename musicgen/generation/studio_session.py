@@ -22,6 +22,7 @@ from musicgen.generation.continuation import (
     continue_score,
     continue_text,
 )
+from musicgen.generation.harmonize import write_harmonies
 from musicgen.generation.prompt import PromptError, cut_prompt, load_prompt, prompt_end
 from musicgen.generation.samples import write_sample
 from musicgen.models.transformer import TransformerLM
@@ -29,6 +30,7 @@ from musicgen.music import MusicFormatError, Score
 from musicgen.music.abc import read_abc_book
 from musicgen.music.abc.cut import cut_abc_text
 from musicgen.music.abc.source import load_abc_source
+from musicgen.tokenizers.harmony import HarmonyInputError, n_beats
 
 # An upload larger than any real prompt (the largest MIDI file of shared/data is ~200 kB):
 # refused before it is read, so a huge file costs no parsing.
@@ -37,6 +39,7 @@ MAX_UPLOAD_BYTES = 2_000_000
 # holds ~30-100 bars; past it the prefill alone would keep the page waiting for long.
 MAX_PROMPT_TOKENS = 2048
 MAX_SAMPLES = 4  # the page shows this many sample slots
+SHOWN_CHORDS = 32  # a harmonisation's chords listed on the page (one per beat)
 
 
 class StudioError(ValueError):
@@ -93,6 +96,10 @@ class StudioResult:
 class StudioSession:
     """A checkpoint's model and tokenizer, ready to serve requests from several threads.
 
+    Note, ABC and text models continue a prompt; a harmoniser (``kind == "harmony"``)
+    writes chords for an uploaded melody, through ``musicgen-sample``'s own
+    :func:`~musicgen.generation.harmonize.write_harmonies`.
+
     Args:
         model: the backbone (eval mode); only read, so threads can share it.
         tokenizer: its tokenizer; ``tokenizer.kind`` chooses notes, ABC or text.
@@ -101,11 +108,6 @@ class StudioSession:
     """
 
     def __init__(self, model, tokenizer, out_dir: Path, heldout: dict[str, Score] | None = None):
-        if tokenizer.kind not in ("notes", "abc", "text"):  # a harmoniser: not on the page yet
-            raise StudioError(
-                f"the studio serves note, ABC and text models, not a {tokenizer.kind!r} model;"
-                " harmonise a melody with musicgen-sample ckpt=... prompt=melody.mid"
-            )
         self.model, self.tokenizer, self.kind = model, tokenizer, tokenizer.kind
         self.out_dir, self.heldout = Path(out_dir), dict(heldout or {})
         self._counter, self._lock = itertools.count(), threading.Lock()
@@ -128,6 +130,8 @@ class StudioSession:
             return self._run_text(request, report)
         if self.kind == "abc":
             return self._run_abc(request, out, report)
+        if self.kind == "harmony":
+            return self._run_harmony(request, out, report)
         return self._run_notes(request, out, report)
 
     def _request_dir(self) -> Path:
@@ -238,6 +242,40 @@ class StudioSession:
         )
         result = [StudioSample(f"sample_{i + 1}", text=text) for i, (text, _) in enumerate(samples)]
         return StudioResult(result, [f"prompt as the model reads it: {shown!r}"])
+
+    def _run_harmony(self, request: StudioRequest, out: Path, report) -> StudioResult:
+        report(0.0, "reading the melody")
+        if not request.prompt_file:
+            raise StudioError("this model is a harmoniser: upload a melody (.mid, .midi or .abc)")
+        path = _checked_upload(request.prompt_file)
+        try:
+            melody = load_prompt(path)
+        except PromptError as err:
+            raise StudioError(_named(err, path)) from None
+        beats = n_beats(melody)
+        messages = [
+            f"melody: the uploaded file {path.name} ({len(melody.notes)} notes, {beats} beats)"
+        ]
+        if beats > self.tokenizer.max_beats:
+            messages.append(
+                f"warning: the model harmonises its first {self.tokenizer.max_beats} beats only"
+            )
+        report(0.1, f"harmonising, {request.n_samples} sample(s)")
+        try:  # the first greedy, the others sampled: as musicgen-sample does
+            written = write_harmonies(
+                self.model, self.tokenizer, melody, path.name, out, request.n_samples,
+                request.seed or 0, request.temperature,
+            )  # fmt: skip
+        except HarmonyInputError as err:
+            raise StudioError(str(err)) from None
+        samples = []
+        for i, h in enumerate(written):
+            names = " ".join(c.name if c else "N" for c in h.chords[:SHOWN_CHORDS])
+            more = " …" if len(h.chords) > SHOWN_CHORDS else ""
+            messages.append(f"sample {i + 1} ({h.how}), chords per beat: {names}{more}")
+            samples.append(StudioSample(f"sample_{i + 1}", h.wav, h.png, [h.midi],
+                                        attention=[h.attention]))  # fmt: skip
+        return StudioResult(samples, messages)
 
 
 def _checked_upload(name: str) -> Path:
