@@ -124,3 +124,22 @@ def harmony_ckpt(tmp_path_factory) -> Path:
     )  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
     return tmp / RUN / "checkpoints" / "last.ckpt"
+
+
+@pytest.fixture(scope="session")
+def text_ckpt(tmp_path_factory) -> Path:
+    """A tiny character-level text LSTM, 4 steps on real English (Python's own docs)."""
+    from pydoc_data.topics import topics
+
+    tmp = tmp_path_factory.mktemp("text_run")
+    text = tmp / "docs.txt"
+    text.write_text("\n".join(topics[k] for k in sorted(topics)[:20]), encoding="utf-8")
+    res = run(
+        "musicgen-train", "model=lstm_small", "data=text_files", f"data.files={text}",
+        "data.tokenizer.type=char", "data.seq_len=32", "data.batch_size=8",
+        "trainer.max_steps=4", "trainer.val_check_interval=4", "logger=csv",
+        "callbacks.samples.n_tunes=0", f"data.cache_dir={tmp / 'cache'}",
+        f"hydra.run.dir={tmp / 'run'}", cwd=tmp,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    return tmp / "run" / "checkpoints" / "last.ckpt"

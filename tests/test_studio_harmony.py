@@ -79,6 +79,20 @@ def test_session_refuses_no_melody_and_a_piano_part(session, tmp_path):
         session.run(StudioRequest(prompt_file=str(tmp_path / "piano.mid")))
 
 
+def test_a_melody_longer_than_the_model_reads_is_harmonised_as_far_as_it_reads(
+    session, tmp_path, one_torch_thread
+):
+    beats = session.tokenizer.max_beats + 16  # the tiny model reads 64 beats
+    line = [Note(pitch=60 + i % 7, start=i, duration=1) for i in range(beats)]
+    write_midi(Score(notes=line), tmp_path / "long.mid")
+    result = session.run(StudioRequest(prompt_file=str(tmp_path / "long.mid")))
+    assert f"warning: the model harmonises its first {beats - 16} beats only" in result.messages
+    chords = [
+        n for n in read_midi(result.samples[0].downloads[0]).notes if n.program == CHORD_PROGRAM
+    ]
+    assert chords and max(n.start for n in chords) < beats - 16
+
+
 @pytest.fixture(scope="module")
 def browser(harmony_ckpt, tmp_path_factory):
     """One studio server on the tiny harmoniser and one headless Chromium on its page."""
