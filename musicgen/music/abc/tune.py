@@ -6,6 +6,8 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from fractions import Fraction
+from itertools import chain
+from operator import itemgetter
 
 from musicgen.music.abc.body import DEFAULT_PROPAGATE, BodyReader
 from musicgen.music.abc.fields import (
@@ -29,6 +31,10 @@ from musicgen.music.timeline import DEFAULT_QPM
 _FIELD_LINE = re.compile(r"([A-Za-z+]):(.*)$")
 _TONIC = re.compile(r"\s*([A-G][#b]?)")
 _PROPAGATE = re.compile(r"%%propagate-accidentals\s+(not|octave|pitch)\b")
+_BY_TIME = itemgetter(1, 0, 2)  # a note [pitch, start, duration] by (start, pitch, duration)
+_TOO_MANY_COPIES = (
+    f"repeats expand to more than {MAX_NOTES_PER_TUNE} notes or events, the most read"
+)
 
 
 @dataclass
@@ -203,18 +209,20 @@ def _body_line(reader: BodyReader, header: _Header, line: str) -> bool:
 
 def _score(reader: BodyReader, header: _Header, expand_repeats: bool) -> Score:
     """Merge the voices into one Score (each voice from time 0)."""
-    notes, chords, meters, tempos = [], [], [], []
+    ticks, chords, meters, tempos = [], [], [], []
     q = to_quarters
     for index, voice in enumerate(reader.voices.values()):
         spans = _spans(voice, expand_repeats, header.parts)
-        # sorted on integer ticks first, so Score's own sort on Fractions finds it in order
-        ticks = sorted(_remap(voice.notes, spans), key=lambda n: (n[1], n[0], n[2]))
-        _check_span(max([voice.time] + [s + d for _, s, d in ticks]))
-        notes += [Note(p, q[s], q[d]) for p, s, d in ticks]
+        played, end = _played_notes(voice.notes, spans)
+        _check_span(max(voice.time, end))
+        ticks.append(played)
         chords += [ChordSymbol(q[s], t) for s, t in _remap(voice.chords, spans, at=0)]
         if index == 0:
             meters = [TimeSignature(q[s], *m) for s, m in _remap(voice.meters, spans, at=0)]
         tempos += [Tempo(q[s], qpm) for s, qpm in _remap(voice.tempos, spans, at=0)]
+    if len(ticks) > 1:  # voices sound together: merge them into one time order
+        ticks = [sorted(chain.from_iterable(ticks), key=_BY_TIME)]
+    notes = [Note(p, q[s], q[d]) for p, s, d in (ticks[0] if ticks else ())]
     if len(notes) > MAX_NOTES_PER_TUNE:
         raise FieldError(f"tune has {len(notes)} notes, more than {MAX_NOTES_PER_TUNE}")
     if header.meter is not None and not any(ts.start == 0 for ts in meters):
@@ -224,8 +232,8 @@ def _score(reader: BodyReader, header: _Header, expand_repeats: bool) -> Score:
     if not any(t.start == 0 for t in tempos):
         tempos.insert(0, Tempo(Fraction(0), qpm if qpm is not None else DEFAULT_QPM))
     meters = _dedupe(meters)
-    return Score(
-        notes=notes,
+    score = Score(
+        notes=[],
         time_signatures=meters,
         tempos=tempos,
         key=reader.key.key,
@@ -233,6 +241,8 @@ def _score(reader: BodyReader, header: _Header, expand_repeats: bool) -> Score:
         chord_symbols=chords,
         pickup=_pickup(next(iter(reader.voices.values()), None), meters),
     )
+    score.notes = notes  # already in Score's order (sorted on ticks): no sort on Fractions
+    return score
 
 
 def _pickup(voice: Voice | None, meters: list[TimeSignature]) -> Fraction:
@@ -263,6 +273,34 @@ def _check_span(end_ticks: int | Fraction) -> None:
         )
 
 
+def _played_notes(notes: list, spans: list[tuple] | None) -> tuple[list, int | Fraction]:
+    """A voice's notes ``[pitch, start, duration]`` (ticks) in Score's order, each copied
+    into every played span that holds its start (all once in written order when ``spans``
+    is None); and the latest end among them (0 for none).
+
+    Sorted once on ticks (exact, and far cheaper than on Fractions); the spans follow one
+    another in played time, so the copies come out in order too and need no second sort.
+
+    Raises:
+        FieldError: when more than ``MAX_NOTES_PER_TUNE`` copies would be made.
+    """
+    written = sorted(notes, key=_BY_TIME)
+    ends = [s + d for _, s, d in written]
+    if spans is None:
+        return written, max(ends, default=0)
+    starts = [n[1] for n in written]
+    out, end, played = [], 0, 0
+    for lo, hi in spans:
+        i, j, shift = bisect_left(starts, lo), bisect_left(starts, hi), played - lo
+        if i < j:
+            out += [(p, s + shift, d) for p, s, d in written[i:j]]
+            end = max(end, max(ends[i:j]) + shift)
+        if len(out) > MAX_NOTES_PER_TUNE:
+            raise FieldError(_TOO_MANY_COPIES)
+        played += hi - lo
+    return out, end
+
+
 def _remap(items: list, spans: list[tuple] | None, at: int = 1) -> list:
     """Copy each item (a tuple or list with its start at index ``at``) into every played
     span that holds its start, moved to the span's played time.
@@ -284,9 +322,7 @@ def _remap(items: list, spans: list[tuple] | None, at: int = 1) -> list:
             moved[at] += shift
             out.append(moved)
         if len(out) > MAX_NOTES_PER_TUNE:
-            raise FieldError(
-                f"repeats expand to more than {MAX_NOTES_PER_TUNE} notes or events, the most read"
-            )
+            raise FieldError(_TOO_MANY_COPIES)
         played += hi - lo
     return out
 
