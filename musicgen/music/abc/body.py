@@ -183,15 +183,18 @@ class BodyReader:
                 raise FieldError(_unreadable(line, pos))
             kind = m.lastgroup
             if kind == "note":  # the hot path, inlined
-                acc, letter, octave, text, tie = m.group("acc", "letter", "oct", "len", "tie")
+                head, text, tie = m.group("head", "len", "tie")
                 voice = self.voice
+                pitch = None if voice.bar_alters else voice.key_pitches.get(head)
+                if pitch is None:
+                    pitch = self._note_pitch(m, voice)
                 plain = voice.next_factor is None and not voice.tuplet_left
                 dur = voice.plain.get(text) if plain else None
                 if dur is None:
                     dur = voice.duration(tk.length(text))
                     if plain:
                         voice.plain[text] = dur
-                voice.place_one(self._pitch(acc, letter, octave), dur, tie == "-")
+                voice.place_one(pitch, dur, tie == "-")
             elif kind == "end":
                 break
             else:
@@ -199,6 +202,15 @@ class BodyReader:
                 if handler is not None:
                     handler(m)
             pos = m.end()
+
+    def _note_pitch(self, m, voice: Voice) -> int:
+        """The pitch of a scanned note; a letter with no accidental of its own, read while
+        the bar has none, depends on the key alone and is kept in ``voice.key_pitches``."""
+        acc, letter, octave = m.group("acc", "letter", "oct")
+        pitch = self._pitch(acc, letter, octave)
+        if acc is None and not voice.bar_alters:
+            voice.key_pitches[m.group("head")] = pitch
+        return pitch
 
     def _pitch(self, acc: str | None, letter: str, octave: str) -> int:
         pitch = tk.BASE_PITCH[letter]

@@ -14,7 +14,11 @@ from musicgen.music.abc.fields import FieldError
 from musicgen.music.limits import MAX_ENDING_NUMBER, MAX_NUMBER_DIGITS
 
 _LEN = r"\d*(?:/+\d*)*"
-_NOTE = rf"(?P<acc>\^\^|\^|__|_|=)?(?P<letter>[A-Ga-g])(?P<oct>[,']*)(?P<len>{_LEN})(?P<tie>-?)"
+# head: the pitch as written (accidental, letter, octave marks), a key for cached pitches
+_NOTE = (
+    r"(?P<head>(?P<acc>\^\^|\^|__|_|=)?(?P<letter>[A-Ga-g])(?P<oct>[,']*))"
+    rf"(?P<len>{_LEN})(?P<tie>-?)"
+)
 
 TOKEN = re.compile(
     r"""[ \t`]*+(?:

@@ -54,6 +54,8 @@ class Voice:
         meter: the current meter ``(numerator, denominator)`` or None.
         alters: alteration per letter from the key signature.
         bar_alters: accidentals written earlier in this bar (they last to the bar line).
+        key_pitches: pitch of each note head written without accidental (``"c'"``,
+            ``"F,"``) in this key, for the bars that have no accidental yet.
         ties: notes whose tie ``-`` waits for the next note of the same pitch.
         last: ``(start, duration, notes)`` of the last note/chord, for broken rhythm.
         next_factor: broken-rhythm multiplier for the next note or chord.
@@ -72,6 +74,7 @@ class Voice:
     markers: list[Marker] = field(default_factory=list)
     parts: list[PartLabel] = field(default_factory=list)
     bar_alters: dict = field(default_factory=dict)
+    key_pitches: dict[str, int] = field(default_factory=dict)
     ties: dict[int, list] = field(default_factory=dict)
     last: tuple | None = None
     next_factor: Fraction | None = None
@@ -84,7 +87,7 @@ class Voice:
 
     def set_key(self, spec: KeySpec) -> None:
         self.alters = spec.alters
-        self.bar_alters = {}
+        self.bar_alters, self.key_pitches = {}, {}
 
     def set_unit(self, unit: Fraction) -> None:
         self.unit, self.plain = unit, {}
@@ -118,7 +121,10 @@ class Voice:
         else:
             note = [pitch, start, dur]
             self.notes.append(note)
-        self.ties = {pitch: note} if tied else {}
+        if tied:
+            self.ties = {pitch: note}
+        elif self.ties:
+            self.ties = {}
         self.last = (start, dur, [note])
         self.time = start + dur
 
@@ -184,7 +190,8 @@ class Voice:
 
     def bar_line(self) -> None:
         """A bar line: accidentals end, and an overlay (``&``) rejoins the voice."""
-        self.bar_alters = {}
+        if self.bar_alters:
+            self.bar_alters = {}
         if self.overlay_end is not None:
             self.time = max(self.time, self.overlay_end)
             self.overlay_end = None
