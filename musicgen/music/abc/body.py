@@ -189,11 +189,9 @@ class BodyReader:
                 if pitch is None:
                     pitch = self._note_pitch(m, voice)
                 plain = voice.next_factor is None and not voice.tuplet_left
-                dur = voice.plain.get(text) if plain else None
+                dur = voice.lengths.get(text) if plain else None
                 if dur is None:
-                    dur = voice.duration(tk.length(text))
-                    if plain:
-                        voice.plain[text] = dur
+                    dur = voice.ticks_of(text)
                 voice.place_one(pitch, dur, tie == "-")
             elif kind == "end":
                 break
@@ -231,7 +229,7 @@ class BodyReader:
         return pitch + alter
 
     def _rest(self, m) -> None:
-        self.voice.rest(self.voice.duration(tk.length(m.group("rlen"))))
+        self.voice.rest(self.voice.ticks_of(m.group("rlen")))
 
     def _multi_rest(self, m) -> None:
         voice, bars = self.voice, m.group("bars")
