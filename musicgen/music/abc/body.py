@@ -174,32 +174,35 @@ class BodyReader:
         return m.end()
 
     def _scan(self, line: str, pos: int) -> None:
-        """Read tokens from ``pos``; ``self._pos`` is where the current token starts."""
+        """Read tokens from ``pos``; at an error ``self._pos`` is where its token starts."""
         match, handlers, size = tk.TOKEN.match, self._handlers, len(line)
-        while pos < size:
+        try:
+            while pos < size:
+                m = match(line, pos)
+                if m is None:
+                    raise FieldError(_unreadable(line, pos))
+                kind = m.lastgroup
+                if kind == "note":  # the hot path, inlined
+                    head, text, tie = m.group("head", "len", "tie")
+                    voice = self.voice
+                    pitch = None if voice.bar_alters else voice.key_pitches.get(head)
+                    if pitch is None:
+                        pitch = self._note_pitch(m, voice)
+                    plain = voice.next_factor is None and not voice.tuplet_left
+                    dur = voice.lengths.get(text) if plain else None
+                    if dur is None:
+                        dur = voice.ticks_of(text)
+                    voice.place_one(pitch, dur, tie == "-")
+                elif kind == "end":
+                    break
+                else:
+                    handler = handlers.get(kind)
+                    if handler is not None:
+                        handler(m)
+                pos = m.end()
+        except FieldError:
             self._pos = pos
-            m = match(line, pos)
-            if m is None:
-                raise FieldError(_unreadable(line, pos))
-            kind = m.lastgroup
-            if kind == "note":  # the hot path, inlined
-                head, text, tie = m.group("head", "len", "tie")
-                voice = self.voice
-                pitch = None if voice.bar_alters else voice.key_pitches.get(head)
-                if pitch is None:
-                    pitch = self._note_pitch(m, voice)
-                plain = voice.next_factor is None and not voice.tuplet_left
-                dur = voice.lengths.get(text) if plain else None
-                if dur is None:
-                    dur = voice.ticks_of(text)
-                voice.place_one(pitch, dur, tie == "-")
-            elif kind == "end":
-                break
-            else:
-                handler = handlers.get(kind)
-                if handler is not None:
-                    handler(m)
-            pos = m.end()
+            raise
 
     def _note_pitch(self, m, voice: Voice) -> int:
         """The pitch of a scanned note; a letter with no accidental of its own, read while
@@ -264,6 +267,8 @@ class BodyReader:
     def _bar(self, m) -> None:
         voice, text = self.voice, m.group("bar")
         voice.bar_line()
+        if text == "|":  # the common bar line: no repeat sign, no ending
+            return
         bar = text.rstrip("0123456789,-")
         if bar.startswith(":"):
             voice.markers.append(Marker(voice.time, END))
