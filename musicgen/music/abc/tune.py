@@ -31,6 +31,7 @@ from musicgen.music.timeline import DEFAULT_QPM
 _FIELD_LINE = re.compile(r"([A-Za-z+]):(.*)$")
 _TONIC = re.compile(r"\s*([A-G][#b]?)")
 _PROPAGATE = re.compile(r"%%propagate-accidentals\s+(not|octave|pitch)\b")
+_START = itemgetter(0)  # a (start, value) event by start
 _BY_TIME = itemgetter(1, 0, 2)  # a note [pitch, start, duration] by (start, pitch, duration)
 _TOO_MANY_COPIES = (
     f"repeats expand to more than {MAX_NOTES_PER_TUNE} notes or events, the most read"
@@ -216,13 +217,15 @@ def _score(reader: BodyReader, header: _Header, expand_repeats: bool) -> Score:
         played, end = _played_notes(voice.notes, spans)
         _check_span(max(voice.time, end))
         ticks.append(played)
-        chords += [ChordSymbol(q[s], t) for s, t in _remap(voice.chords, spans, at=0)]
+        chords += _remap(voice.chords, spans)
         if index == 0:
-            meters = [TimeSignature(q[s], *m) for s, m in _remap(voice.meters, spans, at=0)]
-        tempos += [Tempo(q[s], qpm) for s, qpm in _remap(voice.tempos, spans, at=0)]
+            meters = [TimeSignature(q[s], *m) for s, m in _remap(voice.meters, spans)]
+        tempos += [Tempo(q[s], qpm) for s, qpm in _remap(voice.tempos, spans)]
     if len(ticks) > 1:  # voices sound together: merge them into one time order
         ticks = [sorted(chain.from_iterable(ticks), key=_BY_TIME)]
     notes = [Note(p, q[s], q[d]) for p, s, d in (ticks[0] if ticks else ())]
+    chords.sort(key=_START)  # stable: chord symbols at one time keep the written order
+    chords = [ChordSymbol(q[s], text) for s, text in chords]
     if len(notes) > MAX_NOTES_PER_TUNE:
         raise FieldError(f"tune has {len(notes)} notes, more than {MAX_NOTES_PER_TUNE}")
     if header.meter is not None and not any(ts.start == 0 for ts in meters):
@@ -233,15 +236,15 @@ def _score(reader: BodyReader, header: _Header, expand_repeats: bool) -> Score:
         tempos.insert(0, Tempo(Fraction(0), qpm if qpm is not None else DEFAULT_QPM))
     meters = _dedupe(meters)
     score = Score(
-        notes=[],
+        notes=[],  # given below, already in Score's order: sorted on ticks, not Fractions
         time_signatures=meters,
         tempos=tempos,
         key=reader.key.key,
         title=header.title,
-        chord_symbols=chords,
+        chord_symbols=[],
         pickup=_pickup(next(iter(reader.voices.values()), None), meters),
     )
-    score.notes = notes  # already in Score's order (sorted on ticks): no sort on Fractions
+    score.notes, score.chord_symbols = notes, chords
     return score
 
 
@@ -301,9 +304,9 @@ def _played_notes(notes: list, spans: list[tuple] | None) -> tuple[list, int | F
     return out, end
 
 
-def _remap(items: list, spans: list[tuple] | None, at: int = 1) -> list:
-    """Copy each item (a tuple or list with its start at index ``at``) into every played
-    span that holds its start, moved to the span's played time.
+def _remap(items: list[tuple], spans: list[tuple] | None) -> list[tuple]:
+    """Copy each ``(start, value)`` item into every played span that holds its start,
+    moved to the span's played time.
 
     Raises:
         FieldError: when more than ``MAX_NOTES_PER_TUNE`` copies would be made.
@@ -312,15 +315,12 @@ def _remap(items: list, spans: list[tuple] | None, at: int = 1) -> list:
         return items
     # sorted by start (stable), so each span's items are one slice: spans x items would
     # be quadratic on a repeat structure that plays thousands of spans
-    order = sorted(items, key=lambda item: item[at])
-    starts = [item[at] for item in order]
+    order = sorted(items, key=_START)
+    starts = [start for start, _ in order]
     out, played = [], 0
     for lo, hi in spans:
         shift = played - lo
-        for item in order[bisect_left(starts, lo) : bisect_left(starts, hi)]:
-            moved = list(item)
-            moved[at] += shift
-            out.append(moved)
+        out += [(s + shift, v) for s, v in order[bisect_left(starts, lo) : bisect_left(starts, hi)]]
         if len(out) > MAX_NOTES_PER_TUNE:
             raise FieldError(_TOO_MANY_COPIES)
         played += hi - lo
