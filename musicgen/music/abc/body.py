@@ -39,12 +39,16 @@ _ENDS_IN_BAR = re.compile(r"(?:\|[\]|]?:*|::+)[ \t]*\\?[ \t]*$")
 _OPENERS = {"[": "chord (no closing ])", "{": "grace notes (no closing })", '"': "quoted text"}
 
 
-def _unreadable(line: str, pos: int) -> str:
-    """The message for music the scanner cannot read at ``pos`` (spaces skipped)."""
-    pos = _token_start(line, pos)
+def _unreadable(m: re.Match) -> None:
+    """Music the scanner cannot read (a ``bad`` token; spaces before it skipped).
+
+    Raises:
+        FieldError: always, naming what was not read and its column.
+    """
+    line, pos = m.string, _token_start(m.string, m.start())
     what = _OPENERS.get(line[pos], "")
     lead = f"cannot read {what} " if what else "cannot read "
-    return f"{lead}{line[pos : pos + 12]!r} (column {pos + 1})"
+    raise FieldError(f"{lead}{line[pos : pos + 12]!r} (column {pos + 1})")
 
 
 def _token_start(line: str, pos: int) -> int:
@@ -94,6 +98,7 @@ class BodyReader:
             "bar": self._bar, "ending": self._ending, "field": self._inline_field,
             "chord": self._chord, "tuplet": self._tuplet, "broken": self._broken,
             "gchord": self._gchord, "lonetie": self._tie, "overlay": self._overlay,
+            "bad": _unreadable,
         }  # fmt: skip
 
     def _voice(self, name: str) -> Voice:
@@ -175,12 +180,9 @@ class BodyReader:
 
     def _scan(self, line: str, pos: int) -> None:
         """Read tokens from ``pos``; at an error ``self._pos`` is where its token starts."""
-        match, handlers, size = tk.TOKEN.match, self._handlers, len(line)
+        handlers, m = self._handlers, None
         try:
-            while pos < size:
-                m = match(line, pos)
-                if m is None:
-                    raise FieldError(_unreadable(line, pos))
+            for m in tk.SCAN.finditer(line, pos):
                 kind = m.lastgroup
                 if kind == "note":  # the hot path, inlined
                     head, text, tie = m.group("head", "len", "tie")
@@ -193,15 +195,12 @@ class BodyReader:
                     if dur is None:
                         dur = voice.ticks_of(text)
                     voice.place_one(pitch, dur, tie == "-")
-                elif kind == "end":
-                    break
                 else:
                     handler = handlers.get(kind)
                     if handler is not None:
                         handler(m)
-                pos = m.end()
         except FieldError:
-            self._pos = pos
+            self._pos = m.start()
             raise
 
     def _note_pitch(self, m, voice: Voice) -> int:

@@ -42,6 +42,10 @@ TOKEN = re.compile(
     re.VERBOSE,
 )
 
+# TOKEN, or else one character that no token reads (``bad``): it matches at every position
+# of a line, so the scanner walks the line with one finditer instead of a call per token.
+SCAN = re.compile(rf"(?:{TOKEN.pattern})|(?P<bad>.)", re.VERBOSE)
+
 # Inside a chord: notes, with decorations and spaces between them.
 CHORD_NOTE = re.compile(rf"(?:[ \t.~HLMOPSTuv+()]|![^!]*!)*{_NOTE}")
 CHORD_REST = re.compile(r"(?:[ \t.~HLMOPSTuv+()]|![^!]*!)*")
