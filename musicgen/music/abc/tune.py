@@ -31,6 +31,7 @@ from musicgen.music.timeline import DEFAULT_QPM
 _FIELD_LINE = re.compile(r"([A-Za-z+]):(.*)$")
 _TONIC = re.compile(r"\s*([A-G][#b]?)")
 _PROPAGATE = re.compile(r"%%propagate-accidentals\s+(not|octave|pitch)\b")
+_ZERO = Fraction(0)
 _START = itemgetter(0)  # a (start, value) event by start
 _BY_TIME = itemgetter(1, 0, 2)  # a note [pitch, start, duration] by (start, pitch, duration)
 _TOO_MANY_COPIES = (
@@ -229,11 +230,11 @@ def _score(reader: BodyReader, header: _Header, expand_repeats: bool) -> Score:
     if len(notes) > MAX_NOTES_PER_TUNE:
         raise FieldError(f"tune has {len(notes)} notes, more than {MAX_NOTES_PER_TUNE}")
     if header.meter is not None and not any(ts.start == 0 for ts in meters):
-        meters.insert(0, TimeSignature(Fraction(0), *header.meter))
+        meters.insert(0, TimeSignature(_ZERO, *header.meter))
     unit = header.unit or default_unit(header.meter)
     qpm = parse_tempo(header.tempo, unit) if header.tempo else None
     if not any(t.start == 0 for t in tempos):
-        tempos.insert(0, Tempo(Fraction(0), qpm if qpm is not None else DEFAULT_QPM))
+        tempos.insert(0, Tempo(_ZERO, qpm if qpm is not None else DEFAULT_QPM))
     meters = _dedupe(meters)
     score = Score(
         notes=[],  # given below, already in Score's order: sorted on ticks, not Fractions
@@ -251,9 +252,9 @@ def _score(reader: BodyReader, header: _Header, expand_repeats: bool) -> Score:
 def _pickup(voice: Voice | None, meters: list[TimeSignature]) -> Fraction:
     """The anacrusis: music before a first bar line that comes less than a bar in."""
     if voice is None or voice.first_bar is None or not meters or meters[0].start != 0:
-        return Fraction(0)
+        return _ZERO
     first = to_quarters[voice.first_bar]
-    return first if first < meters[0].bar_length else Fraction(0)
+    return first if first < meters[0].bar_length else _ZERO
 
 
 def _spans(voice: Voice, expand: bool, order: list[str] | None) -> list[tuple] | None:
