@@ -93,13 +93,6 @@ class BodyReader:
         self.problems: list[tuple[int, str]] = []  # (column, message) dropped on this line
         self._after_bar = False  # the last music line ended with a bar line
         self._pos = 0
-        self._handlers = {
-            "rest": self._rest, "mrest": self._multi_rest,
-            "bar": self._bar, "ending": self._ending, "field": self._inline_field,
-            "chord": self._chord, "tuplet": self._tuplet, "broken": self._broken,
-            "gchord": self._gchord, "lonetie": self._tie, "overlay": self._overlay,
-            "bad": _unreadable,
-        }  # fmt: skip
 
     def _voice(self, name: str) -> Voice:
         voice = self.voices.get(name)
@@ -180,7 +173,7 @@ class BodyReader:
 
     def _scan(self, line: str, pos: int) -> None:
         """Read tokens from ``pos``; at an error ``self._pos`` is where its token starts."""
-        handlers, m = self._handlers, None
+        handlers, m = self._HANDLERS, None
         try:
             for m in tk.SCAN.finditer(line, pos):
                 kind = m.lastgroup
@@ -198,7 +191,7 @@ class BodyReader:
                 else:
                     handler = handlers.get(kind)
                     if handler is not None:
-                        handler(m)
+                        handler(self, m)
         except FieldError:
             self._pos = m.start()
             raise
@@ -317,3 +310,14 @@ class BodyReader:
 
     def _overlay(self, m) -> None:
         self.voice.overlay()
+
+    def _bad(self, m) -> None:
+        _unreadable(m)
+
+    # token kind -> handler: plain functions, as bound methods kept on the reader would make
+    # it a reference cycle that holds every note list until the cycle collector runs
+    _HANDLERS = {
+        "rest": _rest, "mrest": _multi_rest, "bar": _bar, "ending": _ending,
+        "field": _inline_field, "chord": _chord, "tuplet": _tuplet, "broken": _broken,
+        "gchord": _gchord, "lonetie": _tie, "overlay": _overlay, "bad": _bad,
+    }  # fmt: skip
