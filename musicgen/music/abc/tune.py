@@ -7,7 +7,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import chain
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 
 from musicgen.music.abc.body import DEFAULT_PROPAGATE, BodyReader
 from musicgen.music.abc.fields import (
@@ -34,6 +34,7 @@ _PROPAGATE = re.compile(r"%%propagate-accidentals\s+(not|octave|pitch)\b")
 _ZERO = Fraction(0)
 _START = itemgetter(0)  # a (start, value) event by start
 _BY_TIME = itemgetter(1, 0, 2)  # a note [pitch, start, duration] by (start, pitch, duration)
+_NOTE_ORDER = attrgetter("start", "pitch", "duration")
 _TOO_MANY_COPIES = (
     f"repeats expand to more than {MAX_NOTES_PER_TUNE} notes or events, the most read"
 )
@@ -211,20 +212,19 @@ def _body_line(reader: BodyReader, header: _Header, line: str) -> bool:
 
 def _score(reader: BodyReader, header: _Header, expand_repeats: bool) -> Score:
     """Merge the voices into one Score (each voice from time 0)."""
-    ticks, chords, meters, tempos = [], [], [], []
+    voices, chords, meters, tempos = [], [], [], []
     q = to_quarters
     for index, voice in enumerate(reader.voices.values()):
         spans = _spans(voice, expand_repeats, header.parts)
         played, end = _played_notes(voice.notes, spans)
         _check_span(max(voice.time, end))
-        ticks.append(played)
+        voices.append(played)
         chords += _remap(voice.chords, spans)
         if index == 0:
             meters = [TimeSignature(q[s], *m) for s, m in _remap(voice.meters, spans)]
         tempos += [Tempo(q[s], qpm) for s, qpm in _remap(voice.tempos, spans)]
-    if len(ticks) > 1:  # voices sound together: merge them into one time order
-        ticks = [sorted(chain.from_iterable(ticks), key=_BY_TIME)]
-    notes = [Note(p, q[s], q[d]) for p, s, d in (ticks[0] if ticks else ())]
+    # voices sound together: merged into one time order (Score's, as all else is equal)
+    notes = voices[0] if len(voices) == 1 else sorted(chain(*voices), key=_NOTE_ORDER)
     chords.sort(key=_START)  # stable: chord symbols at one time keep the written order
     chords = [ChordSymbol(q[s], text) for s, text in chords]
     if len(notes) > MAX_NOTES_PER_TUNE:
@@ -277,10 +277,10 @@ def _check_span(end_ticks: int | Fraction) -> None:
         )
 
 
-def _played_notes(notes: list, spans: list[tuple] | None) -> tuple[list, int | Fraction]:
-    """A voice's notes ``[pitch, start, duration]`` (ticks) in Score's order, each copied
-    into every played span that holds its start (all once in written order when ``spans``
-    is None); and the latest end among them (0 for none).
+def _played_notes(notes: list, spans: list[tuple] | None) -> tuple[list[Note], int | Fraction]:
+    """A voice's notes ``[pitch, start, duration]`` (ticks) as Notes in Score's order, each
+    copied into every played span that holds its start (all once in written order when
+    ``spans`` is None); and the latest end among them in ticks (0 for none).
 
     Sorted once on ticks (exact, and far cheaper than on Fractions); the spans follow one
     another in played time, so the copies come out in order too and need no second sort.
@@ -288,16 +288,16 @@ def _played_notes(notes: list, spans: list[tuple] | None) -> tuple[list, int | F
     Raises:
         FieldError: when more than ``MAX_NOTES_PER_TUNE`` copies would be made.
     """
-    written = sorted(notes, key=_BY_TIME)
+    q, written = to_quarters, sorted(notes, key=_BY_TIME)
     ends = [s + d for _, s, d in written]
     if spans is None:
-        return written, max(ends, default=0)
+        return [Note(p, q[s], q[d]) for p, s, d in written], max(ends, default=0)
     starts = [n[1] for n in written]
     out, end, played = [], 0, 0
     for lo, hi in spans:
         i, j, shift = bisect_left(starts, lo), bisect_left(starts, hi), played - lo
         if i < j:
-            out += [(p, s + shift, d) for p, s, d in written[i:j]]
+            out += [Note(p, q[s + shift], q[d]) for p, s, d in written[i:j]]
             end = max(end, max(ends[i:j]) + shift)
         if len(out) > MAX_NOTES_PER_TUNE:
             raise FieldError(_TOO_MANY_COPIES)
