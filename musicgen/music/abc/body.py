@@ -39,12 +39,16 @@ _ENDS_IN_BAR = re.compile(r"(?:\|[\]|]?:*|::+)[ \t]*\\?[ \t]*$")
 _OPENERS = {"[": "chord (no closing ])", "{": "grace notes (no closing })", '"': "quoted text"}
 
 
-def _unreadable(line: str, pos: int) -> str:
-    """The message for music the scanner cannot read at ``pos`` (spaces skipped)."""
-    pos = _token_start(line, pos)
+def _unreadable(m: re.Match) -> None:
+    """Music the scanner cannot read (a ``bad`` token; spaces before it skipped).
+
+    Raises:
+        FieldError: always, naming what was not read and its column.
+    """
+    line, pos = m.string, _token_start(m.string, m.start())
     what = _OPENERS.get(line[pos], "")
     lead = f"cannot read {what} " if what else "cannot read "
-    return f"{lead}{line[pos : pos + 12]!r} (column {pos + 1})"
+    raise FieldError(f"{lead}{line[pos : pos + 12]!r} (column {pos + 1})")
 
 
 def _token_start(line: str, pos: int) -> int:
@@ -89,12 +93,6 @@ class BodyReader:
         self.problems: list[tuple[int, str]] = []  # (column, message) dropped on this line
         self._after_bar = False  # the last music line ended with a bar line
         self._pos = 0
-        self._handlers = {
-            "rest": self._rest, "mrest": self._multi_rest,
-            "bar": self._bar, "ending": self._ending, "field": self._inline_field,
-            "chord": self._chord, "tuplet": self._tuplet, "broken": self._broken,
-            "gchord": self._gchord, "lonetie": self._tie, "overlay": self._overlay,
-        }  # fmt: skip
 
     def _voice(self, name: str) -> Voice:
         voice = self.voices.get(name)
@@ -174,31 +172,38 @@ class BodyReader:
         return m.end()
 
     def _scan(self, line: str, pos: int) -> None:
-        """Read tokens from ``pos``; ``self._pos`` is where the current token starts."""
-        match, handlers, size = tk.TOKEN.match, self._handlers, len(line)
-        while pos < size:
-            self._pos = pos
-            m = match(line, pos)
-            if m is None:
-                raise FieldError(_unreadable(line, pos))
-            kind = m.lastgroup
-            if kind == "note":  # the hot path, inlined
-                acc, letter, octave, text, tie = m.group("acc", "letter", "oct", "len", "tie")
-                voice = self.voice
-                plain = voice.next_factor is None and not voice.tuplet_left
-                dur = voice.plain.get(text) if plain else None
-                if dur is None:
-                    dur = voice.duration(tk.length(text))
-                    if plain:
-                        voice.plain[text] = dur
-                voice.place_one(self._pitch(acc, letter, octave), dur, tie == "-")
-            elif kind == "end":
-                break
-            else:
-                handler = handlers.get(kind)
-                if handler is not None:
-                    handler(m)
-            pos = m.end()
+        """Read tokens from ``pos``; at an error ``self._pos`` is where its token starts."""
+        handlers, m = self._HANDLERS, None
+        try:
+            for m in tk.SCAN.finditer(line, pos):
+                kind = m.lastgroup
+                if kind == "note":  # the hot path, inlined
+                    head, text, tie = m.group("head", "len", "tie")
+                    voice = self.voice
+                    pitch = None if voice.bar_alters else voice.key_pitches.get(head)
+                    if pitch is None:
+                        pitch = self._note_pitch(m, voice)
+                    plain = voice.next_factor is None and not voice.tuplet_left
+                    dur = voice.lengths.get(text) if plain else None
+                    if dur is None:
+                        dur = voice.ticks_of(text)
+                    voice.place_one(pitch, dur, tie == "-")
+                else:
+                    handler = handlers.get(kind)
+                    if handler is not None:
+                        handler(self, m)
+        except FieldError:
+            self._pos = m.start()
+            raise
+
+    def _note_pitch(self, m, voice: Voice) -> int:
+        """The pitch of a scanned note; a letter with no accidental of its own, read while
+        the bar has none, depends on the key alone and is kept in ``voice.key_pitches``."""
+        acc, letter, octave = m.group("acc", "letter", "oct")
+        pitch = self._pitch(acc, letter, octave)
+        if acc is None and not voice.bar_alters:
+            voice.key_pitches[m.group("head")] = pitch
+        return pitch
 
     def _pitch(self, acc: str | None, letter: str, octave: str) -> int:
         pitch = tk.BASE_PITCH[letter]
@@ -219,7 +224,7 @@ class BodyReader:
         return pitch + alter
 
     def _rest(self, m) -> None:
-        self.voice.rest(self.voice.duration(tk.length(m.group("rlen"))))
+        self.voice.rest(self.voice.ticks_of(m.group("rlen")))
 
     def _multi_rest(self, m) -> None:
         voice, bars = self.voice, m.group("bars")
@@ -254,6 +259,8 @@ class BodyReader:
     def _bar(self, m) -> None:
         voice, text = self.voice, m.group("bar")
         voice.bar_line()
+        if text == "|":  # the common bar line: no repeat sign, no ending
+            return
         bar = text.rstrip("0123456789,-")
         if bar.startswith(":"):
             voice.markers.append(Marker(voice.time, END))
@@ -303,3 +310,14 @@ class BodyReader:
 
     def _overlay(self, m) -> None:
         self.voice.overlay()
+
+    def _bad(self, m) -> None:
+        _unreadable(m)
+
+    # token kind -> handler: plain functions, as bound methods kept on the reader would make
+    # it a reference cycle that holds every note list until the cycle collector runs
+    _HANDLERS = {
+        "rest": _rest, "mrest": _multi_rest, "bar": _bar, "ending": _ending,
+        "field": _inline_field, "chord": _chord, "tuplet": _tuplet, "broken": _broken,
+        "gchord": _gchord, "lonetie": _tie, "overlay": _overlay, "bad": _bad,
+    }  # fmt: skip

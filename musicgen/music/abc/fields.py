@@ -146,11 +146,14 @@ def parse_unit(value: str) -> Fraction:
     return Fraction(numerator, denominator)
 
 
+_SIXTEENTH, _EIGHTH = Fraction(1, 16), Fraction(1, 8)
+
+
 def default_unit(meter: tuple[int, int] | None) -> Fraction:
     """ABC 2.1 3.1.7: 1/16 when the meter is below 3/4, else 1/8 (also with no meter)."""
-    if meter is not None and Fraction(meter[0], meter[1]) < Fraction(3, 4):
-        return Fraction(1, 16)
-    return Fraction(1, 8)
+    if meter is not None and 4 * meter[0] < 3 * meter[1]:  # below 3/4, in whole numbers
+        return _SIXTEENTH
+    return _EIGHTH
 
 
 _BEATS = re.compile(r"(\d+)/(\d+)")

@@ -14,7 +14,11 @@ from musicgen.music.abc.fields import FieldError
 from musicgen.music.limits import MAX_ENDING_NUMBER, MAX_NUMBER_DIGITS
 
 _LEN = r"\d*(?:/+\d*)*"
-_NOTE = rf"(?P<acc>\^\^|\^|__|_|=)?(?P<letter>[A-Ga-g])(?P<oct>[,']*)(?P<len>{_LEN})(?P<tie>-?)"
+# head: the pitch as written (accidental, letter, octave marks), a key for cached pitches
+_NOTE = (
+    r"(?P<head>(?P<acc>\^\^|\^|__|_|=)?(?P<letter>[A-Ga-g])(?P<oct>[,']*))"
+    rf"(?P<len>{_LEN})(?P<tie>-?)"
+)
 
 TOKEN = re.compile(
     r"""[ \t`]*+(?:
@@ -37,6 +41,10 @@ TOKEN = re.compile(
 )""".replace("NOTE", _NOTE).replace("LEN", _LEN),
     re.VERBOSE,
 )
+
+# TOKEN, or else one character that no token reads (``bad``): it matches at every position
+# of a line, so the scanner walks the line with one finditer instead of a call per token.
+SCAN = re.compile(rf"(?:{TOKEN.pattern})|(?P<bad>.)", re.VERBOSE)
 
 # Inside a chord: notes, with decorations and spaces between them.
 CHORD_NOTE = re.compile(rf"(?:[ \t.~HLMOPSTuv+()]|![^!]*!)*{_NOTE}")

@@ -16,6 +16,7 @@ from fractions import Fraction
 from musicgen.music.abc.fields import FieldError, KeySpec
 from musicgen.music.abc.parts import PartLabel
 from musicgen.music.abc.repeats import Marker
+from musicgen.music.abc.tokens import length
 from musicgen.music.limits import MAX_NOTE_QUARTERS
 
 ZERO = 0
@@ -49,11 +50,14 @@ class Voice:
 
     Attributes:
         unit: the unit note length in quarter notes (``L:1/8`` → 1/2).
-        plain: ticks of each written length (``"2"``, ``"/"``) at this unit, outside
-            tuplets and broken rhythm: the common case, looked up without arithmetic.
+        lengths: ticks of each written length (``"2"``, ``"/"``) at this unit: keyed by
+            the text alone outside tuplets and broken rhythm (the common case, looked up
+            in the scanner without arithmetic), else with the factors that apply.
         meter: the current meter ``(numerator, denominator)`` or None.
         alters: alteration per letter from the key signature.
         bar_alters: accidentals written earlier in this bar (they last to the bar line).
+        key_pitches: pitch of each note head written without accidental (``"c'"``,
+            ``"F,"``) in this key, for the bars that have no accidental yet.
         ties: notes whose tie ``-`` waits for the next note of the same pitch.
         last: ``(start, duration, notes)`` of the last note/chord, for broken rhythm.
         next_factor: broken-rhythm multiplier for the next note or chord.
@@ -64,7 +68,7 @@ class Voice:
     meter: tuple[int, int] | None
     alters: dict[str, int]
     time: int | Fraction = ZERO
-    plain: dict[str, int | Fraction] = field(default_factory=dict)
+    lengths: dict[str | tuple, int | Fraction] = field(default_factory=dict)
     notes: list[list] = field(default_factory=list)
     chords: list[tuple[int, str]] = field(default_factory=list)
     meters: list[tuple[int, tuple[int, int]]] = field(default_factory=list)
@@ -72,6 +76,7 @@ class Voice:
     markers: list[Marker] = field(default_factory=list)
     parts: list[PartLabel] = field(default_factory=list)
     bar_alters: dict = field(default_factory=dict)
+    key_pitches: dict[str, int] = field(default_factory=dict)
     ties: dict[int, list] = field(default_factory=dict)
     last: tuple | None = None
     next_factor: Fraction | None = None
@@ -84,10 +89,32 @@ class Voice:
 
     def set_key(self, spec: KeySpec) -> None:
         self.alters = spec.alters
-        self.bar_alters = {}
+        self.bar_alters, self.key_pitches = {}, {}
 
     def set_unit(self, unit: Fraction) -> None:
-        self.unit, self.plain = unit, {}
+        self.unit, self.lengths = unit, {}
+
+    def ticks_of(self, text: str) -> int | Fraction:
+        """Ticks of the next note or rest written with length ``text``, consuming broken
+        rhythm and tuplet; each length and factors are worked out once per unit.
+
+        Raises:
+            FieldError: for a length that is not ABC or too long (see :meth:`duration`).
+        """
+        tuplet = self.tuplet_factor if self.tuplet_left else None
+        key = (
+            text
+            if self.next_factor is None and tuplet is None
+            else (text, self.next_factor, tuplet)
+        )
+        dur = self.lengths.get(key)
+        if dur is None:
+            dur = self.lengths[key] = self.duration(length(text))
+        else:
+            self.next_factor = None
+            if tuplet is not None:
+                self.tuplet_left -= 1
+        return dur
 
     def duration(self, multiplier: Fraction) -> int | Fraction:
         """Length in ticks of the next event, consuming broken rhythm and tuplet.
@@ -118,7 +145,10 @@ class Voice:
         else:
             note = [pitch, start, dur]
             self.notes.append(note)
-        self.ties = {pitch: note} if tied else {}
+        if tied:
+            self.ties = {pitch: note}
+        elif self.ties:
+            self.ties = {}
         self.last = (start, dur, [note])
         self.time = start + dur
 
@@ -159,9 +189,13 @@ class Voice:
         if self.last is None:
             return
         start, dur, placed = self.last
-        delta = dur * (before - 1)
-        if delta.denominator == 1:  # back on the tick grid
-            delta = delta.numerator
+        num, den = before.numerator - before.denominator, before.denominator  # before - 1
+        if type(dur) is int and dur * num % den == 0:  # on the tick grid: no Fraction
+            delta = dur * num // den
+        else:
+            delta = dur * Fraction(num, den)
+            if delta.denominator == 1:  # back on the tick grid
+                delta = delta.numerator
         for note in placed:
             note[2] += delta
         self.time += delta
@@ -184,7 +218,8 @@ class Voice:
 
     def bar_line(self) -> None:
         """A bar line: accidentals end, and an overlay (``&``) rejoins the voice."""
-        self.bar_alters = {}
+        if self.bar_alters:
+            self.bar_alters = {}
         if self.overlay_end is not None:
             self.time = max(self.time, self.overlay_end)
             self.overlay_end = None
