@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from musicgen.data.pairs import collate_pairs
-from musicgen.generation.seq2seq_decode import beam_search, decode
+from musicgen.generation.seq2seq_decode import beam_search, decode, greedy_batch
 from musicgen.models import LstmHarmonizer, TransformerHarmonizer
 from musicgen.music import ChordSymbol, Note, Score
 from musicgen.tokenizers import HarmonyTokenizer
@@ -84,6 +84,16 @@ def test_beam_width_one_is_greedy(kind):
     assert len(wide.ids) == 16 and min(wide.ids) >= 3  # no special token is ever chosen
 
 
+@pytest.mark.parametrize("kind", ["lstm", "transformer"])
+def test_batched_greedy_decoding_equals_greedy_decoding_of_each_melody(kind):
+    model = tiny(kind).eval()
+    src = batch(3, 4)[0]
+    together = greedy_batch(model, src, 16, TOK.bos_id, (0, 1, 2))
+    for row in range(3):
+        alone = decode(model, src[row : row + 1], 16, TOK.bos_id, (0, 1, 2))
+        assert together[row].tolist() == alone.ids
+
+
 def test_label_smoothing_changes_the_training_loss_not_the_validation_nll():
     b = batch(4, 3)
     plain, smooth = (
@@ -95,6 +105,24 @@ def test_label_smoothing_changes_the_training_loss_not_the_validation_nll():
         module.eval()
         module.validation_step(b, 0)
     assert torch.isclose(plain.val_nll.compute(), smooth.val_nll.compute())
+
+
+def test_input_dropout_feeds_pad_in_training_and_the_real_chords_in_validation():
+    b = batch(4, 3)
+    fed = []
+    model = tiny("lstm")
+    model.register_forward_pre_hook(lambda _, args: fed.append(args[1].clone()))
+    module = Seq2SeqModel(model, input_dropout=0.5)
+    module.train()
+    module._step(b, 0.0)
+    dropped = (fed[-1] == 0) & (b[1] != 0)
+    assert (fed[-1][:, 0] == TOK.bos_id).all()  # <bos> is never dropped
+    assert 0.3 < dropped[:, 1:].float().mean() < 0.7  # about half of the chords
+    assert ((fed[-1] == b[1]) | dropped).all()  # the others are the real ones
+    module.eval()
+    first = len(fed)
+    module.validation_step(b, 0)  # teacher forced, then greedy decoding
+    assert torch.equal(fed[first], b[1])
 
 
 @pytest.mark.parametrize("kind", ["lstm", "transformer"])

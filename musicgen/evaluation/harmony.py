@@ -67,7 +67,7 @@ def evaluate_harmoniser(model, dm, split: str, batch_size: int = 16) -> dict:
     tok = dm.tokenizer
     model.eval()
     train_pairs = zip(dm.tunes("train"), dm.dataset("train"), strict=True)
-    train = [(score, tok.decode(target)) for score, (_, target) in train_pairs]
+    train = [(score, tok.chords(target, score)) for score, (_, target) in train_pairs]
     key_baseline = KeyChordBaseline().fit(train)
     pairs, scores = dm.dataset(split), dm.tunes(split)
     nll, beats = chord_nll(model, pairs, batch_size)
@@ -75,7 +75,7 @@ def evaluate_harmoniser(model, dm, split: str, batch_size: int = 16) -> dict:
     hits = dict.fromkeys(SYSTEMS, 0)
     scored = 0
     for score, (_, target) in zip(scores, pairs, strict=True):
-        real = tok.decode(target)
+        real = tok.chords(target, score)
         scored += sum(c is not None for c in real)
         for name, chords in _system_chords(model, tok, score, real, key_baseline).items():
             # pooled over the split's beats, so a long tune weighs what its beats weigh
