@@ -134,6 +134,8 @@ def test_attention_falls_on_the_notes_of_its_own_bar(kind, one_torch_thread):
         else TransformerHarmonizer(TOK.vocab_size, 32, 2, 1, 1, dropout=0.0, max_beats=64)
     )
     module = Seq2SeqModel(model)
+    before = own_bar_mass(model.eval())  # the beat-distance prior alone
+    model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     # the additive attention's tanh must learn a bump around each beat: it takes longer
     for step in range(300 if kind == "lstm" else 150):
@@ -141,13 +143,23 @@ def test_attention_falls_on_the_notes_of_its_own_bar(kind, one_torch_thread):
         opt.zero_grad()
         (loss / count).backward()
         opt.step()
-    model.eval()
+    mass, accuracy = own_bar_mass(model.eval()), own_bar_mass(model, accuracy=True)
+    print(f"{kind}: own-bar attention mass {before:.2f} untrained, {mass:.2f} trained")
+    # mostly on its own bar, and more than the prior alone put there (measured: LSTM 0.84 ->
+    # 0.95, Transformer 0.76 -> 0.81, its second head's prior being broad)
+    assert mass > max(0.75, before + 0.03), f"own-bar attention mass {before:.2f} -> {mass:.2f}"
+    assert accuracy > 0.8  # and the chords are learnt
+
+
+@torch.no_grad()
+def own_bar_mass(model, accuracy: bool = False) -> float:
+    """The mean attention mass of each chord step on the notes of its own bar (or, with
+    ``accuracy``, the share of chords predicted right) on eight held-out synthetic tunes."""
     src, tgt, out = batch(8, 7)
-    with torch.no_grad():
-        logits, state = model(src, tgt, need_weights=True)
+    logits, state = model(src, tgt, need_weights=True)
+    if accuracy:
+        return float((logits.argmax(-1) == out).float().mean())
     note_bar = src[..., 3] // 4  # (B, S): the bar of each note
     step_bar = torch.arange(16) // 4  # (T,)
     own = (note_bar[:, None, :] == step_bar[None, :, None]).float()  # (B, T, S)
-    mass = (state.attention * own).sum(-1)  # (B, T)
-    assert mass.mean() > 0.75, f"own-bar attention mass {mass.mean():.2f}"
-    assert (logits.argmax(-1) == out).float().mean() > 0.8  # and the chords are learnt
+    return float((state.attention * own).sum(-1).mean())

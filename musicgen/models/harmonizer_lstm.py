@@ -69,9 +69,12 @@ class LstmHarmonizer(nn.Module):
     The decoder's input at step t is the previous chord's embedding plus beat t's time
     encoding, joined with the context read from the melody with s_{t-1} and that input (see
     :class:`AdditiveAttention`); the output layer sees the new state, the context and the
-    input ("deep output", Bahdanau et al. 2015). On the synthetic bar task the attention
-    aligns (0.90 of each step's mass on its own bar) after 300 steps, at chance after 150;
-    the state-only query of Bahdanau's paper reached 0.87 at 300 steps there too.
+    input ("deep output", Bahdanau et al. 2015). The scores carry a learned beat-distance
+    prior (:class:`BeatDistance`): without it the attention aligned on the synthetic bar
+    task (0.90 of each step's mass on its own bar) only after 300 steps, and on Nottingham
+    both models held one chord for 98% of the beats after 100 steps (the Transformer still
+    after 400); with it, 0.84 untrained and 0.95 after 300 steps on the synthetic task
+    (``tests/test_harmonizer.py``).
 
     Args:
         vocab_size: chord vocabulary size.
