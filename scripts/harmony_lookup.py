@@ -41,20 +41,22 @@ def bar_keys(score, chords) -> list[tuple]:
 def main(root: Path) -> None:
     dm = HarmonyDataModule(str(root / "*.abc"))
     dm.setup()
-    real = {s: [dm.tokenizer.chords(t, sc) for sc, (_, t) in zip(dm.tunes(s), dm.dataset(s))]
-            for s in ("train", "val", "test")}  # fmt: skip
-    baseline = KeyChordBaseline().fit(zip(dm.tunes("train"), real["train"]))
+    real = {}  # each split's chords per beat, in each tune's own key
+    for split in ("train", "val", "test"):
+        pairs = zip(dm.tunes(split), dm.dataset(split), strict=True)
+        real[split] = [dm.tokenizer.chords(target, score) for score, (_, target) in pairs]
+    baseline = KeyChordBaseline().fit(zip(dm.tunes("train"), real["train"], strict=True))
     table: dict[tuple, Counter] = defaultdict(Counter)
-    for score, chords in zip(dm.tunes("train"), real["train"]):
+    for score, chords in zip(dm.tunes("train"), real["train"], strict=True):
         tonic = tune_key(score)[0]
-        for key, c in zip(bar_keys(score, chords), chords):
+        for key, c in zip(bar_keys(score, chords), chords, strict=True):
             if c is not None:
                 table[key][Chord((c.root - tonic) % 12, c.quality)] += 1
     for split in ("val", "test"):
         hits = key_hits = n = 0
-        for score, chords in zip(dm.tunes(split), real[split]):
+        for score, chords in zip(dm.tunes(split), real[split], strict=True):
             tonic, fallback = tune_key(score)[0], baseline.chord(*tune_key(score))
-            for key, c in zip(bar_keys(score, chords), chords):
+            for key, c in zip(bar_keys(score, chords), chords, strict=True):
                 if c is None:
                     continue
                 best = table[key].most_common(1)[0][0] if table.get(key) else None

@@ -28,6 +28,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from musicgen.music.keys import estimate_key
 from musicgen.music.score import Note, Score, tonic_pitch_class
 from musicgen.tokenizers.base import (
     BOS,
@@ -122,9 +123,6 @@ def tonic_of(score: Score) -> int:
     """The tonic's pitch class: the key signature's, else the Krumhansl-Schmuckler estimate."""
     if score.key is not None:
         return tonic_pitch_class(score.key.tonic)
-    # imported here: musicgen.metrics imports this module (its harmony metrics)
-    from musicgen.metrics.pitch import estimate_key
-
     return estimate_key(score)[0]
 
 
