@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 
 import pytest
@@ -74,3 +75,25 @@ def test_a_chordal_part_is_refused_with_its_name():
     (score,) = read_abc("X:1\nM:4/4\nL:1/4\nK:C\n[CEG][DFA][EGB][CEG]|]\n")
     with pytest.raises(HarmonyInputError, match="piano.mid: 100% of its onsets"):
         HarmonyTokenizer().encode_melody(score, "piano.mid")
+
+
+def test_key_relative_moves_the_tonic_to_c_and_back():
+    (score,) = read_abc(TUNE)  # G major: up 5 semitones (moves stay within -5 … +6)
+    tok = HarmonyTokenizer(key_relative=True)
+    assert tok.transposition(score) == 5
+    assert [c.name for c in tok.decode(tok.encode(score))] == ["C", "G7", "Am", "F"]
+    assert tok.chords(tok.encode(score), score) == chords_per_beat(score)
+    melody = tok.encode_melody(score)
+    assert [f[0] - 1 for f in melody] == [n.pitch + 5 for n in score.notes]
+    assert tokenizer_from_dict(tok.to_dict()).transposition(score) == 5
+    assert tokenizer_from_dict({"type": "harmony"}).key_relative is False  # older checkpoints
+
+
+def test_key_relative_estimates_the_tonic_of_a_melody_without_a_key():
+    (score,) = read_abc(
+        'X:1\nM:4/4\nL:1/8\nK:G\n"G"G2 B2 d2 B2|"D7"A2 F2 D2 F2|"G"G2 B2 d2 g2|"D7"f2 d2 "G"g4|]\n'
+    )
+    unkeyed = replace(score, key=None)  # a MIDI melody with no key signature
+    tok = HarmonyTokenizer(key_relative=True)
+    assert tok.transposition(unkeyed) == 5  # Krumhansl-Schmuckler finds G
+    assert [c.name for c in tok.decode(tok.encode(unkeyed))][:2] == ["C", "C"]

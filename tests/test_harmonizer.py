@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from musicgen.data.pairs import collate_pairs
-from musicgen.generation.seq2seq_decode import beam_search, decode
+from musicgen.generation.seq2seq_decode import beam_search, decode, greedy_batch
 from musicgen.models import LstmHarmonizer, TransformerHarmonizer
 from musicgen.music import ChordSymbol, Note, Score
 from musicgen.tokenizers import HarmonyTokenizer
@@ -84,6 +84,16 @@ def test_beam_width_one_is_greedy(kind):
     assert len(wide.ids) == 16 and min(wide.ids) >= 3  # no special token is ever chosen
 
 
+@pytest.mark.parametrize("kind", ["lstm", "transformer"])
+def test_batched_greedy_decoding_equals_greedy_decoding_of_each_melody(kind):
+    model = tiny(kind).eval()
+    src = batch(3, 4)[0]
+    together = greedy_batch(model, src, 16, TOK.bos_id, (0, 1, 2))
+    for row in range(3):
+        alone = decode(model, src[row : row + 1], 16, TOK.bos_id, (0, 1, 2))
+        assert together[row].tolist() == alone.ids
+
+
 def test_label_smoothing_changes_the_training_loss_not_the_validation_nll():
     b = batch(4, 3)
     plain, smooth = (
@@ -97,6 +107,24 @@ def test_label_smoothing_changes_the_training_loss_not_the_validation_nll():
     assert torch.isclose(plain.val_nll.compute(), smooth.val_nll.compute())
 
 
+def test_input_dropout_feeds_pad_in_training_and_the_real_chords_in_validation():
+    b = batch(4, 3)
+    fed = []
+    model = tiny("lstm")
+    model.register_forward_pre_hook(lambda _, args: fed.append(args[1].clone()))
+    module = Seq2SeqModel(model, input_dropout=0.5)
+    module.train()
+    module._step(b, 0.0)
+    dropped = (fed[-1] == 0) & (b[1] != 0)
+    assert (fed[-1][:, 0] == TOK.bos_id).all()  # <bos> is never dropped
+    assert 0.3 < dropped[:, 1:].float().mean() < 0.7  # about half of the chords
+    assert ((fed[-1] == b[1]) | dropped).all()  # the others are the real ones
+    module.eval()
+    first = len(fed)
+    module.validation_step(b, 0)  # teacher forced, then greedy decoding
+    assert torch.equal(fed[first], b[1])
+
+
 @pytest.mark.parametrize("kind", ["lstm", "transformer"])
 def test_attention_falls_on_the_notes_of_its_own_bar(kind, one_torch_thread):
     torch.manual_seed(0)  # one decoder layer: its cross-attention is the whole alignment
@@ -106,6 +134,8 @@ def test_attention_falls_on_the_notes_of_its_own_bar(kind, one_torch_thread):
         else TransformerHarmonizer(TOK.vocab_size, 32, 2, 1, 1, dropout=0.0, max_beats=64)
     )
     module = Seq2SeqModel(model)
+    before = own_bar_mass(model.eval())  # the beat-distance prior alone
+    model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     # the additive attention's tanh must learn a bump around each beat: it takes longer
     for step in range(300 if kind == "lstm" else 150):
@@ -113,13 +143,23 @@ def test_attention_falls_on_the_notes_of_its_own_bar(kind, one_torch_thread):
         opt.zero_grad()
         (loss / count).backward()
         opt.step()
-    model.eval()
+    mass, accuracy = own_bar_mass(model.eval()), own_bar_mass(model, accuracy=True)
+    print(f"{kind}: own-bar attention mass {before:.2f} untrained, {mass:.2f} trained")
+    # mostly on its own bar, and more than the prior alone put there (measured: LSTM 0.84 ->
+    # 0.95, Transformer 0.76 -> 0.81, its second head's prior being broad)
+    assert mass > max(0.75, before + 0.03), f"own-bar attention mass {before:.2f} -> {mass:.2f}"
+    assert accuracy > 0.8  # and the chords are learnt
+
+
+@torch.no_grad()
+def own_bar_mass(model, accuracy: bool = False) -> float:
+    """The mean attention mass of each chord step on the notes of its own bar (or, with
+    ``accuracy``, the share of chords predicted right) on eight held-out synthetic tunes."""
     src, tgt, out = batch(8, 7)
-    with torch.no_grad():
-        logits, state = model(src, tgt, need_weights=True)
+    logits, state = model(src, tgt, need_weights=True)
+    if accuracy:
+        return float((logits.argmax(-1) == out).float().mean())
     note_bar = src[..., 3] // 4  # (B, S): the bar of each note
     step_bar = torch.arange(16) // 4  # (T,)
     own = (note_bar[:, None, :] == step_bar[None, :, None]).float()  # (B, T, S)
-    mass = (state.attention * own).sum(-1)  # (B, T)
-    assert mass.mean() > 0.75, f"own-bar attention mass {mass.mean():.2f}"
-    assert (logits.argmax(-1) == out).float().mean() > 0.8  # and the chords are learnt
+    return float((state.attention * own).sum(-1).mean())

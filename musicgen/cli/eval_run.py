@@ -92,7 +92,9 @@ def evaluate_checkpoint(ck: LoadedCheckpoint, cfg: DictConfig, indexes: dict | N
         "parameters": num_parameters(ck.model),
     }
     if ck.tokenizer.kind == "harmony":
-        record |= evaluate_harmoniser(ck.model, dm, cfg.split, batch_size=cfg.batch_size)
+        record |= evaluate_harmoniser(
+            ck.model, dm, cfg.split, cfg.batch_size, cfg.decoding, cfg.beam_width
+        )
     elif ck.tokenizer.kind == "text":
         record |= _text_scores(ck, dm, cfg)
     else:

@@ -56,6 +56,9 @@ class HarmonyDataModule(pl.LightningDataModule):
         test_fraction: share held out for testing.
         seed: fixes the split and the shuffling.
         max_beats: longest tune in beats; longer ones are cut.
+        key_relative: transpose each tune to a tonic of C (``HarmonyTokenizer``).
+        bucket: batch training tunes of similar length together (the LSTM decoder steps
+            through the longest tune of a batch: padding costs as much as chords).
         num_workers: DataLoader worker processes.
     """
 
@@ -68,13 +71,15 @@ class HarmonyDataModule(pl.LightningDataModule):
         test_fraction: float = 0.1,
         seed: int = 0,
         max_beats: int = 1024,
+        key_relative: bool = False,
+        bucket: bool = False,
         num_workers: int = 0,
     ) -> None:
         super().__init__()
         self.files, self.name, self.batch_size = files, name, batch_size
         self.val_fraction, self.test_fraction, self.seed = val_fraction, test_fraction, seed
-        self.num_workers = num_workers
-        self.tokenizer = HarmonyTokenizer(max_beats)
+        self.num_workers, self.bucket = num_workers, bucket
+        self.tokenizer = HarmonyTokenizer(max_beats, key_relative)
         self.scores: list[Score] = []
         self.pairs: list[tuple[list, list]] = []
         self.skipped: list[str] = []
@@ -122,6 +127,11 @@ class HarmonyDataModule(pl.LightningDataModule):
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         generator = torch.Generator().manual_seed(self.seed)
+        if shuffle and self.bucket:
+            pairs = self.dataset(split)
+            batches = LengthBuckets([len(t) for _, t in pairs], self.batch_size, generator)
+            return DataLoader(pairs, batch_sampler=batches, collate_fn=collate_pairs,
+                              num_workers=self.num_workers)  # fmt: skip
         return DataLoader(
             self.dataset(split), batch_size=self.batch_size, shuffle=shuffle,
             collate_fn=collate_pairs, num_workers=self.num_workers, generator=generator,
@@ -135,6 +145,30 @@ class HarmonyDataModule(pl.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return self._loader("test", shuffle=False)
+
+
+class LengthBuckets:
+    """Batches of indices, shuffled each epoch, each of similar lengths: the shuffled
+    indices are cut into pools of 8 batches, each pool sorted by length and cut into
+    batches, and the batches shuffled (the bucketing of Sutskever et al. 2014's batches).
+    """
+
+    POOL = 8  # batches per pool: larger pools pad less and mix less
+
+    def __init__(self, lengths: Sequence[int], batch_size: int, generator: torch.Generator):
+        self.lengths, self.batch_size, self.generator = list(lengths), batch_size, generator
+
+    def __len__(self) -> int:
+        return -(-len(self.lengths) // self.batch_size)
+
+    def __iter__(self):
+        order = torch.randperm(len(self.lengths), generator=self.generator).tolist()
+        pool, batches = self.POOL * self.batch_size, []
+        for i in range(0, len(order), pool):
+            part = sorted(order[i : i + pool], key=self.lengths.__getitem__)
+            batches += [part[j : j + self.batch_size] for j in range(0, len(part), self.batch_size)]
+        for k in torch.randperm(len(batches), generator=self.generator).tolist():
+            yield batches[k]
 
 
 def _read_tunes(path, skipped: list[str]):

@@ -1,9 +1,10 @@
 """``musicgen-eval`` for a harmoniser: chord accuracy and NLL per beat, the Yeh et al. metrics.
 
 Four chord sequences are scored on each held-out tune by the same code
-(``musicgen.metrics.harmony``): the model's (greedy decoding), the tune's own chords, and
-two baselines (``musicgen.metrics.harmony_baselines``): the most frequent chord of the
-tune's key in every bar, and per bar the chord that covers most of the melody.
+(``musicgen.metrics.harmony``): the model's (greedy decoding unless asked otherwise), the
+tune's own chords, and two baselines (``musicgen.metrics.harmony_baselines``): the most
+frequent chord of the tune's key in every bar, and per bar the chord that covers most of
+the melody.
 """
 
 from __future__ import annotations
@@ -45,9 +46,9 @@ def _mean(values: list[float]) -> float:
     return sum(kept) / len(kept) if kept else math.nan
 
 
-def _system_chords(model, tokenizer, score, real, key_baseline) -> dict[str, list]:
+def _system_chords(model, tokenizer, score, real, key_baseline, decoding) -> dict[str, list]:
     """The four chord sequences of one tune, one chord per beat each."""
-    model_chords = harmonize(model, tokenizer, score, method="greedy").chords[: len(real)]
+    model_chords = harmonize(model, tokenizer, score, **decoding).chords[: len(real)]
     return {
         "model": model_chords,
         "real": real,
@@ -56,8 +57,13 @@ def _system_chords(model, tokenizer, score, real, key_baseline) -> dict[str, lis
     }
 
 
-def evaluate_harmoniser(model, dm, split: str, batch_size: int = 16) -> dict:
+def evaluate_harmoniser(
+    model, dm, split: str, batch_size: int = 16, method: str = "greedy", beam_width: int = 4
+) -> dict:
     """The harmoniser's record on a split of its pair corpus (see the README's fields).
+
+    ``method`` and ``beam_width`` choose the model's decoding (``seq2seq_decode.decode``;
+    "sample" draws with seed 0 at temperature 1).
 
     Returns:
         ``tunes``, ``beats``, ``chord_nll_per_beat`` (teacher forced, nats) and, under
@@ -67,17 +73,19 @@ def evaluate_harmoniser(model, dm, split: str, batch_size: int = 16) -> dict:
     tok = dm.tokenizer
     model.eval()
     train_pairs = zip(dm.tunes("train"), dm.dataset("train"), strict=True)
-    train = [(score, tok.decode(target)) for score, (_, target) in train_pairs]
+    train = [(score, tok.chords(target, score)) for score, (_, target) in train_pairs]
     key_baseline = KeyChordBaseline().fit(train)
     pairs, scores = dm.dataset(split), dm.tunes(split)
     nll, beats = chord_nll(model, pairs, batch_size)
     per_tune = {name: [] for name in SYSTEMS}
     hits = dict.fromkeys(SYSTEMS, 0)
     scored = 0
+    decoding = {"method": method, "beam_width": beam_width}
     for score, (_, target) in zip(scores, pairs, strict=True):
-        real = tok.decode(target)
+        real = tok.chords(target, score)
         scored += sum(c is not None for c in real)
-        for name, chords in _system_chords(model, tok, score, real, key_baseline).items():
+        systems = _system_chords(model, tok, score, real, key_baseline, decoding)
+        for name, chords in systems.items():
             # pooled over the split's beats, so a long tune weighs what its beats weigh
             hits[name] += sum(c == r for c, r in zip(chords, real, strict=True) if r is not None)
             per_tune[name].append(harmony_metrics(harmony_case(score, chords)))

@@ -56,7 +56,7 @@ def harmonize(
     steps = min(n_beats(melody), tokenizer.max_beats)
     banned = (tokenizer.pad_id, tokenizer.bos_id, tokenizer.eos_id)
     out = decode(model, src, steps, tokenizer.bos_id, banned, **decoding)
-    chords = [tokenizer.chord_of(i) for i in out.ids]
+    chords = tokenizer.chords(out.ids, melody)  # back in the melody's key
     score = with_chords(melody, chords)
     return Harmonisation(chords, score, out.attention.cpu(), [f[BEAT] for f in features])
 

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-import numpy as np
-
+# key finding lives with the scores (the harmony tokenizer needs it); exported from here too
+from musicgen.music.keys import NoPitchedNotesError, estimate_key
 from musicgen.music.score import MODE_FIFTHS, Key, Note, Score, tonic_pitch_class
 
 MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)  # the major (ionian) scale, semitones above its tonic
 MINOR_MODES = ("minor", "aeolian")
-# Krumhansl & Kessler (1982) key profiles, tonic first; used by Krumhansl-Schmuckler
-# key finding (Krumhansl 1990, "Cognitive Foundations of Musical Pitch", ch. 4).
-KK_MAJOR = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
-KK_MINOR = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
-
-
-class NoPitchedNotesError(ValueError):
-    """A metric that needs pitched (non-drum) notes got a score without any."""
 
 
 def pitched(score: Score) -> list[Note]:
@@ -46,31 +38,6 @@ def scale_pitch_classes(tonic_pc: int, mode: str) -> frozenset[int]:
     if mode in MINOR_MODES:
         pcs |= {(tonic_pc + 9) % 12, (tonic_pc + 11) % 12}
     return frozenset(pcs)
-
-
-def estimate_key(score: Score) -> tuple[int, str]:
-    """The Krumhansl-Schmuckler key estimate: ``(tonic pitch class, "major" | "minor")``.
-
-    Definition: the score's duration-weighted pitch-class distribution (drums left out)
-    is correlated (Pearson) with the Krumhansl-Kessler major and minor profiles rotated to
-    each of the 12 tonics; the best of the 24 keys wins (ties: the lower tonic, major
-    before minor).
-
-    Raises:
-        NoPitchedNotesError: for a score without pitched notes.
-    """
-    notes = _pitched_or_raise(score, "estimate_key")
-    weights = np.zeros(12)
-    for n in notes:
-        weights[n.pitch % 12] += float(n.duration) or 1e-3  # a 0-length MIDI note still votes
-    best, best_r = (0, "major"), -np.inf
-    for tonic in range(12):
-        for mode, profile in (("major", KK_MAJOR), ("minor", KK_MINOR)):
-            rotated = np.roll(profile, tonic)  # rotated[tonic] is the profile's tonic weight
-            r = np.corrcoef(weights, rotated)[0, 1] if weights.std() > 0 else 0.0
-            if r > best_r + 1e-12:
-                best, best_r = (tonic, mode), r
-    return best
 
 
 def in_key_ratio(score: Score, key: Key | None = None) -> float:

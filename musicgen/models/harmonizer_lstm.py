@@ -7,7 +7,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from musicgen.models.harmonizer import MelodyEmbedding, select_rows, source_mask
+from musicgen.models.harmonizer import BEAT, BeatDistance, MelodyEmbedding, select_rows, source_mask
 from musicgen.tokenizers.harmony import FEATURE_SIZES
 
 
@@ -19,6 +19,7 @@ class LstmState(NamedTuple):
             encoder states beside the notes' own embeddings.
         mask: (B, S), True at notes. h, c: the decoder cell (B, H). position: next step.
         attention: the weights (B, T, S) of the last call's steps when asked, else None.
+        beats: each note's beat (B, S).
     """
 
     memory: torch.Tensor
@@ -28,6 +29,7 @@ class LstmState(NamedTuple):
     c: torch.Tensor
     position: int
     attention: torch.Tensor | None = None
+    beats: torch.Tensor | None = None
 
     def select(self, index: torch.Tensor) -> LstmState:
         return select_rows(self, index)
@@ -39,7 +41,8 @@ class AdditiveAttention(nn.Module):
     The decoder passes q_t = [s_{t-1}; y_t], its state and its step's input, and k_s =
     [h_s; x_s], the encoder state and the note's embedding: y_t and x_s both carry the beat
     sinusoid, so a score can match step t to the notes of its beat directly, where s_{t-1}
-    and h_s (Bahdanau's own query and key) only hold it blurred by the recurrences.
+    and h_s (Bahdanau's own query and key) only hold it blurred by the recurrences. A
+    ``bias`` (:class:`BeatDistance`) is added to e_t before the softmax.
     """
 
     def __init__(self, query_dim: int, key_dim: int, attn_dim: int) -> None:
@@ -49,10 +52,13 @@ class AdditiveAttention(nn.Module):
         self.v = nn.Linear(attn_dim, 1, bias=False)
 
     def forward(
-        self, s: torch.Tensor, keys: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Context (B, 2H) and weights (B, S) for a query s (B, Q)."""
+        self, s: torch.Tensor, keys: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor,
+        bias: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        """Context (B, 2H) and weights (B, S) for a query s (B, Q); ``bias`` (B, S)."""
         e = self.v(torch.tanh(self.query(s)[:, None, :] + keys)).squeeze(-1)  # (B, S)
+        if bias is not None:
+            e = e + bias
         alpha = e.masked_fill(~mask, float("-inf")).softmax(dim=-1)
         return torch.bmm(alpha[:, None, :], memory).squeeze(1), alpha
 
@@ -63,9 +69,12 @@ class LstmHarmonizer(nn.Module):
     The decoder's input at step t is the previous chord's embedding plus beat t's time
     encoding, joined with the context read from the melody with s_{t-1} and that input (see
     :class:`AdditiveAttention`); the output layer sees the new state, the context and the
-    input ("deep output", Bahdanau et al. 2015). On the synthetic bar task the attention
-    aligns (0.90 of each step's mass on its own bar) after 300 steps, at chance after 150;
-    the state-only query of Bahdanau's paper reached 0.87 at 300 steps there too.
+    input ("deep output", Bahdanau et al. 2015). The scores carry a learned beat-distance
+    prior (:class:`BeatDistance`): without it the attention aligned on the synthetic bar
+    task (0.90 of each step's mass on its own bar) only after 300 steps, and on Nottingham
+    both models held one chord for 98% of the beats after 100 steps (the Transformer still
+    after 400); with it, 0.84 untrained and 0.95 after 300 steps on the synthetic task
+    (``tests/test_harmonizer.py``).
 
     Args:
         vocab_size: chord vocabulary size.
@@ -93,6 +102,7 @@ class LstmHarmonizer(nn.Module):
         self.encoder = nn.LSTM(d_model, hidden_dim, batch_first=True, bidirectional=True)
         self.bridge = nn.Linear(2 * hidden_dim, 2 * hidden_dim)  # mean memory -> (h0, c0)
         self.attention = AdditiveAttention(hidden_dim + d_model, 2 * hidden_dim + d_model, attn_dim)
+        self.distance = BeatDistance(1)
         self.cell = nn.LSTMCell(d_model + 2 * hidden_dim, hidden_dim)
         self.head = nn.Linear(hidden_dim + 2 * hidden_dim + d_model, vocab_size)
 
@@ -112,7 +122,7 @@ class LstmHarmonizer(nn.Module):
         mean = (memory * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
         h, c = torch.tanh(self.bridge(mean)).chunk(2, dim=-1)  # (B, H) each
         keys = self.attention.key(torch.cat((memory, emb), dim=-1))  # (B, S, A)
-        return LstmState(memory, keys, mask, h, c, 0)
+        return LstmState(memory, keys, mask, h, c, 0, beats=src[..., BEAT])
 
     def forward(
         self, src: torch.Tensor, tgt: torch.Tensor, state: LstmState | None = None,
@@ -125,9 +135,10 @@ class LstmHarmonizer(nn.Module):
         steps = torch.arange(state.position, state.position + T, device=tgt.device)
         x = self.drop(self.tgt_emb(tgt) + self.src_emb.beats(steps))  # (B, T, E)
         h, c, outs, alphas = state.h, state.c, [], []
+        bias = self.distance(state.beats, steps)[:, 0]  # (B, T, S)
         for t in range(T):
             query = torch.cat((h, x[:, t]), dim=-1)  # (B, H + E): the state and step t's beat
-            ctx, alpha = self.attention(query, state.keys, state.memory, state.mask)
+            ctx, alpha = self.attention(query, state.keys, state.memory, state.mask, bias[:, t])
             h, c = self.cell(torch.cat((x[:, t], ctx), dim=-1), (h, c))
             outs.append(torch.cat((h, ctx, x[:, t]), dim=-1))
             alphas.append(alpha)

@@ -13,7 +13,14 @@ import torch
 from torch import nn
 
 from musicgen.models.attention import CausalSelfAttention, KVBuffer, LayerCache
-from musicgen.models.harmonizer import MelodyEmbedding, attend, select_rows, source_mask
+from musicgen.models.harmonizer import (
+    BEAT,
+    BeatDistance,
+    MelodyEmbedding,
+    attend,
+    select_rows,
+    source_mask,
+)
 from musicgen.models.transformer import MLP
 from musicgen.tokenizers.harmony import FEATURE_SIZES
 
@@ -57,18 +64,20 @@ class DecoderBlock(nn.Module):
         self.q = nn.Linear(d_model, d_model)
         self.kv = nn.Linear(d_model, 2 * d_model)
         self.cross_out = nn.Linear(d_model, d_model)
+        self.distance = BeatDistance(n_heads)
         self.mlp = MLP(d_model, dropout)
 
     def memory_kv(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         k, v = self.kv(memory).chunk(2, dim=-1)
         return _heads(k, self.n_heads), _heads(v, self.n_heads)  # (B, nh, S, hs) each
 
-    def forward(self, x, cache: LayerCache | None, kv, mask, need_weights: bool):
+    def forward(self, x, cache: LayerCache | None, kv, mask, beats, need_weights: bool):
+        """``beats``: the notes' beats (B, S) and the steps' (T,), for :class:`BeatDistance`."""
         a, cache, _ = self.self_attn(self.ln_1(x), cache)
         x = x + a
         q = _heads(self.q(self.ln_2(x)), self.n_heads)  # (B, nh, T, hs)
         p = self.dropout if self.training else 0.0
-        y, weights = attend(q, *kv, mask, p, need_weights)
+        y, weights = attend(q, *kv, mask, p, need_weights, self.distance(*beats))
         x = x + self.cross_out(_merge(y))
         return x + self.mlp(self.ln_3(x)), cache, weights  # weights (B, nh, T, S) or None
 
@@ -77,7 +86,8 @@ class TransformerState(NamedTuple):
     """Encoder output (kept), per-layer cross keys/values, self-attention caches, weights.
 
     ``attention`` is the last decoder layer's cross-attention averaged over heads,
-    (B, T, S), when asked; ``heads`` the same per layer and head, (L, B, nh, T, S).
+    (B, T, S), when asked; ``heads`` the same per layer and head, (L, B, nh, T, S);
+    ``beats`` each note's beat (B, S).
     """
 
     mask: torch.Tensor
@@ -86,6 +96,7 @@ class TransformerState(NamedTuple):
     position: int
     attention: torch.Tensor | None = None
     heads: torch.Tensor | None = None
+    beats: torch.Tensor | None = None
 
     def select(self, index: torch.Tensor) -> TransformerState:
         caches = None
@@ -138,6 +149,7 @@ class TransformerHarmonizer(nn.Module):
         self.ln_f = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab_size, bias=False)
         self.head.weight = self.tgt_emb.weight  # weight tying: Press & Wolf 2016
+        self.emb_scale = d_model**0.5
         # small chord embeddings (GPT-2's N(0, 0.02)): the tied head starts near uniform
         nn.init.normal_(self.tgt_emb.weight, std=0.02)
 
@@ -148,7 +160,8 @@ class TransformerHarmonizer(nn.Module):
         for block in self.encoder:
             x = block(x, mask)
         memory = self.ln_enc(x)  # (B, S, C)
-        return TransformerState(mask, tuple(b.memory_kv(memory) for b in self.decoder), None, 0)
+        cross = tuple(b.memory_kv(memory) for b in self.decoder)
+        return TransformerState(mask, cross, None, 0, beats=src[..., BEAT])
 
     def forward(
         self, src: torch.Tensor, tgt: torch.Tensor, state: TransformerState | None = None,
@@ -159,11 +172,13 @@ class TransformerHarmonizer(nn.Module):
             state = self.encode(src)
         T = tgt.size(1)
         steps = torch.arange(state.position, state.position + T, device=tgt.device)
-        x = self.drop(self.tgt_emb(tgt) + self.src_emb.beats(steps))  # (B, T, C)
+        # the tied embeddings are small (std 0.02): scaled by sqrt(d_model), as in Vaswani et
+        # al. 2017 (3.4), so that the chord is not drowned by the unit-amplitude beat sinusoid
+        x = self.drop(self.tgt_emb(tgt) * self.emb_scale + self.src_emb.beats(steps))  # (B, T, C)
         caches = state.caches or (None,) * len(self.decoder)
         new_caches, heads = [], []
         for block, cache, kv in zip(self.decoder, caches, state.cross, strict=True):
-            x, cache, weights = block(x, cache, kv, state.mask, need_weights)
+            x, cache, weights = block(x, cache, kv, state.mask, (state.beats, steps), need_weights)
             new_caches.append(cache)
             heads.append(weights)
         logits = self.head(self.ln_f(x))  # (B, T, V)

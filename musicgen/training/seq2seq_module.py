@@ -17,6 +17,8 @@ from torch import nn
 from torchmetrics import SumMetric
 
 from musicgen.data.windows import IGNORE_INDEX
+from musicgen.generation.seq2seq_decode import greedy_batch
+from musicgen.tokenizers.harmony import HarmonyTokenizer
 from musicgen.training import random_state
 from musicgen.training.module import CHECKPOINT_KEY, param_groups, token_nll, with_warmup_cosine
 
@@ -33,6 +35,11 @@ class Seq2SeqModel(pl.LightningModule):
         min_lr_ratio: the cosine decay's floor, a fraction of the peak.
         label_smoothing: of the training loss only (Szegedy et al. 2016; Vaswani et al. 2017
             use 0.1); validation reports the plain NLL per target token.
+        input_dropout: share of the decoder's input tokens (after ``<bos>``) replaced by
+            ``<pad>`` in training, the word dropout of Bowman et al. 2016: a chord held
+            over most beats is otherwise learnt as "copy the previous chord", which
+            teacher forcing rewards and free-running decoding turns into one chord held
+            for the whole tune. Validation feeds the real tokens.
         run_config: the resolved run config, stored in checkpoints.
     """
 
@@ -45,6 +52,7 @@ class Seq2SeqModel(pl.LightningModule):
         warmup_steps: int = 50,
         min_lr_ratio: float = 0.1,
         label_smoothing: float = 0.0,
+        input_dropout: float = 0.0,
         run_config: dict | None = None,
     ) -> None:
         super().__init__()
@@ -55,8 +63,13 @@ class Seq2SeqModel(pl.LightningModule):
         self.warmup_steps = warmup_steps
         self.min_lr_ratio = min_lr_ratio
         self.label_smoothing = label_smoothing
+        self.input_dropout = input_dropout
+        # <pad>, <bos>, <eos>: the tokenizer's (HarmonyTokenizer's by default)
+        tok = tokenizer if tokenizer is not None else HarmonyTokenizer()
+        self.specials = (tok.pad_id, tok.bos_id, tok.eos_id)
         self.run_config = run_config or {}
         self.val_nll, self.val_tokens, self.val_correct = SumMetric(), SumMetric(), SumMetric()
+        self.val_free_correct = SumMetric()
         self._resumed_rng: dict | None = None
 
     def forward(self, src: torch.Tensor, tgt: torch.Tensor, state=None):
@@ -64,6 +77,11 @@ class Seq2SeqModel(pl.LightningModule):
 
     def _step(self, batch, smoothing: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         src, tgt_in, tgt_out = batch  # (B, S, 4), (B, T), (B, T)
+        if self.training and self.input_dropout > 0:
+            tgt_in = tgt_in.clone()
+            dropped = torch.rand(tgt_in.shape, device=tgt_in.device) < self.input_dropout
+            dropped[:, 0] = False  # <bos> stays: it starts the sequence
+            tgt_in[dropped] = self.specials[0]
         logits, _ = self.model(src, tgt_in)  # (B, T, V)
         total, count = token_nll(logits, tgt_out, smoothing)
         correct = ((logits.argmax(-1) == tgt_out) & (tgt_out != IGNORE_INDEX)).sum()
@@ -86,12 +104,16 @@ class Seq2SeqModel(pl.LightningModule):
         self.val_nll.update(total)
         self.val_tokens.update(count)
         self.val_correct.update(correct)
+        src, tgt_in, tgt_out = batch
+        free = greedy_batch(
+            self.model, src, tgt_in.size(1), self.specials[1], self.specials
+        )  # (B, T)
+        self.val_free_correct.update(((free == tgt_out) & (tgt_out != IGNORE_INDEX)).sum())
 
     def on_validation_epoch_end(self) -> None:
-        nll, tokens, correct = (
-            m.compute() for m in (self.val_nll, self.val_tokens, self.val_correct)
-        )
-        for m in (self.val_nll, self.val_tokens, self.val_correct):
+        metrics = (self.val_nll, self.val_tokens, self.val_correct, self.val_free_correct)
+        nll, tokens, correct, free = (m.compute() for m in metrics)
+        for m in metrics:
             m.reset()
         if tokens == 0:
             return
@@ -101,6 +123,8 @@ class Seq2SeqModel(pl.LightningModule):
         self.log("val/bits_per_token", loss / math.log(2))
         # teacher-forced: each beat's chord given the real chords before it
         self.log("val/accuracy_teacher_forced", correct / tokens)
+        # free-running: each beat's chord given the model's own chords before it (greedy)
+        self.log("val/accuracy_greedy", free / tokens)
 
     def configure_optimizers(self):
         optimizer = self.optimizer_factory(param_groups(self.model, self.weight_decay))
