@@ -28,15 +28,17 @@ def restart_after_second_ending(text: str) -> str:
     return _edit_music(text, r"((?:\[|\|)2[^\n]*?)(\|\||\|\])(?!:)", r"\1\2 |:")
 
 
+# ||, |] or [| (not inside the invisible bar line [|]), and the same inside the lookahead
+_DOUBLE = r"(?:(?<!\[)\|\||(?<!\[)\|\]|\[\|(?!\]))"
 _LATEST_DOUBLE_BAR = re.compile(
-    r"(?<![:\[])(\|\||\|\])(?![:\d])(?! *\|:)(?=(?:(?!\|\||\|\]|:\|).)*:\|)", re.S
+    rf"(?<!:)({_DOUBLE})(?![:\d])(?! *\|:)(?=(?:(?!{_DOUBLE}|:\|).)*:\|)", re.S
 )
 
 
 def restart_at_first_double_bar(text: str) -> str:
     """abc2midi edit. Before any repeat has been played, abc2midi takes a ``:|`` back to
     the start of the tune past a ``||`` (§4.8: "from the latest double bar line").
-    Edit: write ``|:`` after each ``||``/``|]`` that no ``:`` touches and that is the
+    Edit: write ``|:`` after each ``||``/``|]``/``[|`` that no ``:`` touches and that is the
     latest double bar before the next ``:|`` (abc2midi reads a second ``|:`` with no
     ``:|`` between as ``:|:``, so only that one gets it)."""
     head, sep, body = text.partition("\nK:")
@@ -175,6 +177,58 @@ def repeat_on_invisible_bar(text: str) -> str:
     return _edit_music(text, r"(?<!:):\[\|\]", ":|")
 
 
+def double_repeat_after_endings(text: str) -> str:
+    """abc2midi edit. Once a block of endings has been played, abc2midi reads a later
+    ``:|:`` as ``:|`` alone: the section after it is played once (nottingham reelsa-c
+    X:81, ``[2 A4|||: … A2:|: … A4:|``); ABC 2.1 §4.8 makes ``:|:`` the end of one
+    repeated section and the start of the next. Edit: ``:|:`` after the first ending
+    → ``:| |:`` (abc2midi plays that)."""
+    head, sep, body = text.partition("\nK:")
+    key_line, nl, music = body.partition("\n")
+    first = re.search(r"(?:\[|\|)\d", music)
+    if first is None:
+        return text
+    cut = first.end()
+    rest = re.sub(r"(?<![:|])(:\|):(?![:|])", r"\1 |:", music[cut:])
+    return head + sep + key_line + nl + music[:cut] + rest
+
+
+_ENDING_ON_NEXT_LINE = re.compile(r"(?<![:|])\|[ \t]*\\?[ \t]*\n(?=[1-9]\d?(?:[,-]\d+)*(?![\d/]))")
+
+
+def ending_on_next_line(text: str) -> str:
+    """abc2midi edit. An ending number that starts the line after a plain ``|``
+    (ryansMammoth X:109 *Brookside*, ``c'b|\\`` / ``1 (ag)d=e f2:|2 …``) is no ending
+    for abc2midi, which reads one only after ``:|``; ABC 2.1 §2.2.6 makes a line ending
+    in ``\\`` one line with the next, ``|1`` (§4.9). Edit: the two lines joined."""
+    head, sep, body = text.partition("\nK:")
+    key_line, nl, music = body.partition("\n")
+    return head + sep + key_line + nl + _ENDING_ON_NEXT_LINE.sub("|", music)
+
+
+def restart_at_ending_double_bar(text: str) -> str:
+    """abc2midi edit. On a double bar that a first ending starts on (``||1``, ryansMammoth
+    X:345 *Hibernia's Pride*, ``(eg)||1 (fd)cA BGG2:|2 …``) abc2midi drops the ending
+    number and goes back to that bar line; we go back past it (§4.8's "latest double bar
+    line" is the ending's own bar line there: a repeat from it would repeat only the
+    ending). Edit: ``||1`` → ``|1``."""
+    return _edit_music(text, r"(?<![:\[])\|\|(?=[ \t]*\[?\d)", "|")
+
+
+_UNCLOSED_START = re.compile(r"(?<![:|])\|:(?![:|])(?=(?:(?!:\||::).)*?(?<![:|])\|:)", re.S)
+
+
+def unclosed_repeat_start(text: str) -> str:
+    """abc2midi edit. A ``|:`` that no ``:|`` closes before the next ``|:``
+    (ryansMammoth X:556 *Molly Bawn's*, ``|: … Hy |]`` / ``|: … :|``): abc2midi reads the
+    second ``|:`` as ``:|:`` and repeats the first section; ABC 2.1 §4.8 repeats a
+    section at its ``:|`` only, and none is written (ambiguous text: a ``:|`` is likely
+    lost; we play what is written). Edit: that first ``|:`` → ``|``."""
+    head, sep, body = text.partition("\nK:")
+    key_line, nl, music = body.partition("\n")
+    return head + sep + key_line + nl + _UNCLOSED_START.sub("|", music)
+
+
 THEIR_EDITS = {
     "abc2midi_restart_after_second_ending": restart_after_second_ending,
     "abc2midi_restart_at_first_double_bar": restart_at_first_double_bar,
@@ -185,12 +239,17 @@ THEIR_EDITS = {
     "abc2midi_plus_in_chord": plus_in_chord,
     "abc2midi_open_repeat_at_end": open_repeat_at_end,
     "abc2midi_repeat_on_invisible_bar": repeat_on_invisible_bar,
+    "abc2midi_double_repeat_after_endings": double_repeat_after_endings,
+    "abc2midi_ending_on_next_line": ending_on_next_line,
+    "abc2midi_restart_at_ending_double_bar": restart_at_ending_double_bar,
+    "abc2midi_unclosed_repeat_start": unclosed_repeat_start,
 }
 OUR_EDITS = {
     "abc2midi_tuplet_in_triple_meter": tuplet_in_triple_meter,
     "abc2midi_broken_rhythm_unequal": broken_rhythm_unequal,
 }
-# not an edit of this tune: abc2midi plays the tune before it with H[|] edited away
+# not an edit of this tune, and never combined with one: abc2midi plays this tune as we
+# do alone and after the tune before it with H[|] edited away, not after that tune as is
 PREVIOUS_KIND = "abc2midi_fermata_before_invisible_bar_in_previous_tune"
 # the kinds that can explain a difference in the written order (no repeats played)
 WRITTEN_KINDS = (

@@ -190,35 +190,44 @@ def classify(
     ``before`` is the tune played just before this one in the same abc2midi process: a
     chord that abc2midi leaves open there (``H[|]``) takes this tune with it.
     """
-    kinds = [k for k in (*OUR_EDITS, *THEIR_EDITS, PREVIOUS_KIND) if expand or k in WRITTEN_KINDS]
-    start = (header + text, text, "")
-    useful = [k for k in kinds if _apply(k, start, before) != start]
+    if left_open_before(header, text, expand, work, before):
+        return PREVIOUS_KIND
+    kinds = [k for k in (*OUR_EDITS, *THEIR_EDITS) if expand or k in WRITTEN_KINDS]
+    start = (header + text, text)
+    useful = [k for k in kinds if _apply(k, start) != start]
     mine_of: dict[str, list[Ticks] | None] = {}
-    theirs_of: dict[tuple[str, str], list[Ticks] | None] = {(text, ""): theirs}
+    theirs_of: dict[str, list[Ticks] | None] = {text: theirs}
     for size in (1, 2, 3):
         for names in itertools.combinations(useful, size):
-            ours, a2m, lead = start
+            ours, a2m = start
             for name in names:
-                ours, a2m, lead = _apply(name, (ours, a2m, lead), before)
+                ours, a2m = _apply(name, (ours, a2m))
             if ours not in mine_of:
                 mine_of[ours] = our_ticks(ours, expand)
-            if (a2m, lead) not in theirs_of:
-                played = play_book(header, [lead, a2m] if lead else [a2m], work)
-                theirs_of[a2m, lead] = played[-1]
-            if mine_of[ours] == theirs_of[a2m, lead]:
+            if a2m not in theirs_of:
+                theirs_of[a2m] = play_book(header, [a2m], work)[0]
+            if mine_of[ours] == theirs_of[a2m]:
                 return "+".join(names)
     return None
 
 
-def _apply(name: str, sides: tuple[str, str, str], before: str) -> tuple[str, str, str]:
-    """One kind's edit of (our text, abc2midi's text, the tune abc2midi plays first)."""
-    ours, a2m, lead = sides
-    if name in OUR_EDITS:
-        return OUR_EDITS[name](ours), a2m, lead
-    if name in THEIR_EDITS:
-        return ours, THEIR_EDITS[name](a2m), lead
+def left_open_before(header: str, text: str, expand: bool, work: Path, before: str) -> bool:
+    """Whether the chord that abc2midi leaves open at ``H[|]`` in the tune before is the
+    whole difference: abc2midi plays this very text as we do, both alone and after that
+    tune with ``H[|]`` edited away (not with any edit of this tune)."""
     fixed = fermata_before_invisible_bar(before)
-    return ours, a2m, fixed if fixed != before else lead
+    if fixed == before:
+        return False
+    mine = our_ticks(header + text, expand)
+    return mine == play_book(header, [text], work)[0] == play_book(header, [fixed, text], work)[1]
+
+
+def _apply(name: str, sides: tuple[str, str]) -> tuple[str, str]:
+    """One kind's edit of (our text, abc2midi's text)."""
+    ours, a2m = sides
+    if name in OUR_EDITS:
+        return OUR_EDITS[name](ours), a2m
+    return ours, THEIR_EDITS[name](a2m)
 
 
 def compare_file(path: Path, expand: bool, every: int = 1) -> list[Result]:

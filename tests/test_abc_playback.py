@@ -53,6 +53,22 @@ def test_a_repeat_written_right_after_a_slur_or_decoration_repeats(lead):
     assert played(f"{lead}:| G") == "C D E F C D E F G"
 
 
+def test_a_double_bar_that_an_ending_starts_on_is_not_where_the_repeat_goes_back_to():
+    # §4.8 repeats "from the latest double bar line"; the double bar of a first ending
+    # (ryansMammoth X:345 "(eg)||1 (fd)cA BGG2:|2") is that ending's own bar line
+    assert played("C D :| E F ||1 G A :|2 B c |]") == "C D C D E F G A E F B c"
+    # and a :|| before the second ending (nottingham waltzes X:30 "G2:||[2") keeps it
+    assert played("|: C D |1 E F :||[2 G A |]") == "C D E F C D G A"
+
+
+def test_dots_between_two_bar_lines_repeat_the_music_on_their_side():
+    # §4.8 has no |:|; "|:" starts a repeated section and ":|" ends one, so the dots
+    # belong to the bar line that has music on their side: before more music they open
+    # the section (nottingham reelsh-l X:70 "e|:|||:"), at the end of the tune they close it
+    assert played("E |:|||: C D :|") == "E C D C D"
+    assert played("C D |:|") == "C D C D"
+
+
 @pytest.mark.parametrize(
     ("order", "expected"),
     [

@@ -9,8 +9,9 @@ default at no cost.
 Where a ``:|`` goes back to (ABC 2.1 §4.8): the latest ``|:``, else the latest ``||`` or
 ``|]`` or used ``:|`` (the end of a repeated section), else the start of the tune (or of
 the part). A ``||`` inside a section opened by ``|:`` is only a bar line there, as
-abc2midi plays it. On pass ``n`` of a section only the endings that name ``n`` play; an
-ending block lasts until ``||``, ``|]`` or the next ``|:``.
+abc2midi plays it, and so is a ``||`` that an ending starts on (``||1``, ``:||[2``).
+On pass ``n`` of a section only the endings that name ``n`` play; an ending block lasts
+until ``||``, ``|]`` or the next ``|:``.
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ def _passes(markers: list[Marker], begin: int) -> int:
         if marker.kind == ENDING and marker.numbers:
             endings, most = True, max(most, max(marker.numbers))
     return most
+
+
+def _opens_ending(markers: list[Marker], i: int) -> bool:
+    """Whether the double bar ``markers[i]`` is the bar line an ending starts on."""
+    after = markers[i + 1] if i + 1 < len(markers) else None
+    return after is not None and after.kind == ENDING and after.time == markers[i].time
 
 
 class _Player:
@@ -94,7 +101,9 @@ class _Player:
             else:
                 self.pause(m.time)
         elif m.kind == CLOSE:
-            if self.block is not None or not self.explicit:
+            if _opens_ending(markers, i):
+                pass  # ||1, :||[2: the bar line of an ending, not a restart point
+            elif self.block is not None or not self.explicit:
                 self.resume(m.time)
                 self.new_section(m.time, i + 1, False)
                 self.block = None

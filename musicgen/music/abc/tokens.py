@@ -3,6 +3,11 @@
 A music line is read by calling ``TOKEN.match(line, pos)`` repeatedly; ``m.lastgroup`` names
 the token kind. Spaces and backticks before a token are eaten by the same match, so the
 scanner never loops over characters in Python.
+
+Dots between two bar lines (``|:|``, not a sign of ABC 2.1 §4.8) face the music they
+repeat: at the end of a line they end a repeat (``G2 |:|`` is ``| :|``), before more
+music they start one (``e|:|||:A`` is ``|: || |:``). An invisible bar line takes no
+dots: ``[|]:|`` is ``[|] :|``.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ TOKEN = re.compile(
     (?P<note>NOTE)
   | (?P<rest>[zx](?P<rlen>LEN))
   | (?P<mrest>Z(?P<bars>\d*))
-  | (?P<bar>(?::*(?:\[\|\]?|\|[\]|]?)\]?(?::+(?![|\]]))?|::+)(?P<bnum>\d+(?:[,-]\d+)*)?)
+  | (?P<bar>(?::*(?:\[\|\]?|\|[\]|]?)\]?
+      (?::+(?![|\]])|(?<!\]):+(?![|\]][|\]:\s\\]*$))?|::+)(?P<bnum>\d+(?:[,-]\d+)*)?)
   | (?P<ending>\[(?P<enums>\d+(?:[,-]\d+)*))
   | (?P<field>\[(?P<fkey>[A-Za-z]):(?P<fval>[^\]\n]*)\])
   | (?P<chord>\[(?P<cbody>[^\]\[\n|]*)\](?P<clen>LEN)(?P<ctie>-?))
