@@ -168,7 +168,7 @@ def shipped_sections() -> list[tuple[str, str, dict]]:
             if choice in ("data=music", "data=text"):
                 continue  # the shared bases, never chosen on their own
             # melody/chord pairs train an encoder-decoder, not the default language model
-            pairs = ["model=harmonizer_transformer"] if choice == "data=nottingham_pairs" else []
+            pairs = ["model=harmonizer_transformer"] if choice.endswith("_pairs") else []
             cfg = compose("train", overrides=[choice, *pairs])
             # resolved together: model.max_len follows data.seq_len, files follow paths
             parts = OmegaConf.create({k: cfg[k] for k in ("model", "data", "paths")})

@@ -15,6 +15,7 @@ from conftest import kill_after_checkpoints
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
+from midi_pair_files import write_pair
 from omegaconf import OmegaConf
 from wandb_log import run_log
 
@@ -41,14 +42,18 @@ def compose_train(*overrides: str):
     return cfg
 
 
-def tiny_corpus(experiment: str, tmp_path: Path) -> list[str]:
+def tiny_corpus(experiment: str, tmp_path: Path, *overrides: str) -> list[str]:
     """Overrides that point an experiment's corpus at tiny data of the same kind, made here.
 
     Composing and instantiating must not need the shared corpora (a fresh clone has none):
     text experiments get a three-file WikiText-style folder, ABC-file experiments a real
     book; the folk corpus ships inside music21 and is used as it is.
     """
-    data = compose_train(f"experiment={experiment}").data
+    data = compose_train(f"experiment={experiment}", *overrides).data
+    if data.get("source") == "midi":  # melody/X.mid beside chords/X.mid
+        for k in range(8):
+            write_pair(tmp_path / "pairs", f"tune{k}", shift=k)
+        return [f"data.files={tmp_path / 'pairs' / 'melody'}"]
     if data._target_.endswith("TextDataModule"):
         root = tmp_path / "text"
         root.mkdir()
@@ -69,12 +74,20 @@ def tiny_corpus(experiment: str, tmp_path: Path) -> list[str]:
     return []
 
 
-@pytest.mark.parametrize("experiment", sorted(p.stem for p in (CONF / "experiment").glob("*.yaml")))
-def test_every_experiment_composes_and_instantiates(experiment, tmp_path):
-    own = compose_train(f"experiment={experiment}").data
+@pytest.mark.parametrize(
+    ("experiment", "corpus"),
+    [*((p.stem, None) for p in sorted((CONF / "experiment").glob("*.yaml"))),
+     ("nottingham_harmonize_lstm", "nottingham_midi_pairs"),
+     ("nottingham_harmonize_transformer", "nottingham_midi_pairs")],
+)  # fmt: skip
+def test_every_experiment_composes_and_instantiates(experiment, corpus, tmp_path):
+    extra = [f"data={corpus}"] if corpus else []  # the README's swap of the harmonisers' corpus
+    own = compose_train(f"experiment={experiment}", *extra).data
     cache = [f"data.cache_dir={tmp_path}"] if "cache_dir" in own else []
-    cfg = compose_train(f"experiment={experiment}", *cache, *tiny_corpus(experiment, tmp_path))
+    tiny = tiny_corpus(experiment, tmp_path, *extra)
+    cfg = compose_train(f"experiment={experiment}", *extra, *cache, *tiny)
     assert cfg.name == experiment
+    assert cfg.data.name == (corpus or own.name)
     data = instantiate(cfg.data, _convert_="all")
     model = instantiate(cfg.model, vocab_size=data.vocab_size)
     module = instantiate(cfg.module, model=model, tokenizer=data.tokenizer)

@@ -1,4 +1,6 @@
-"""``HarmonyDataModule``: (melody, chords) pairs from ABC tunes with chord symbols.
+"""``HarmonyDataModule``: (melody, chords) pairs from ABC tunes with chord symbols, or from
+MIDI melody files with their chord files beside them (``source="midi"``, see
+:mod:`musicgen.data.midi_pairs`).
 
 Each tune gives one pair, ``HarmonyTokenizer.encode_melody`` features as the source and
 one chord token per beat as the target, split by tune with ``split_documents`` (a tune's
@@ -16,6 +18,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from musicgen.data.documents import notes_hash
+from musicgen.data.midi_pairs import iter_midi_pairs
 from musicgen.data.sources import resolve_files
 from musicgen.data.splits import split_documents
 from musicgen.data.windows import IGNORE_INDEX
@@ -43,13 +46,16 @@ def collate_pairs(pairs: Sequence[tuple[list, list]]) -> tuple[torch.Tensor, ...
     return src, tgt_in, tgt_out
 
 
+SOURCES = {"abc": "abc", "midi": "midi"}  # a pair source and the kind of file it reads
+
+
 class HarmonyDataModule(pl.LightningDataModule):
     """Melody → chord pairs, split by tune.
 
     Args:
-        files: ABC files (a glob, folder, file or list); tunes without chord symbols, and
-            tunes that are not a single melodic line, are skipped and recorded in
-            ``skipped``.
+        files: ABC files, or with ``source="midi"`` MIDI melody files (a glob, folder, file
+            or list); tunes without chord symbols (or chord file), and tunes that are not a
+            single melodic line, are skipped and recorded in ``skipped``.
         name: the corpus name, for logs.
         batch_size: tunes per batch.
         val_fraction: share of tunes held out for validation.
@@ -60,6 +66,8 @@ class HarmonyDataModule(pl.LightningDataModule):
         bucket: batch training tunes of similar length together (the LSTM decoder steps
             through the longest tune of a batch: padding costs as much as chords).
         num_workers: DataLoader worker processes.
+        source: ``"abc"`` (chord symbols in the tunes) or ``"midi"`` (each ``melody/X.mid``
+            paired with ``chords/X.mid``, its chords named by the notes that sound).
     """
 
     def __init__(
@@ -74,8 +82,12 @@ class HarmonyDataModule(pl.LightningDataModule):
         key_relative: bool = False,
         bucket: bool = False,
         num_workers: int = 0,
+        source: str = "abc",
     ) -> None:
         super().__init__()
+        if source not in SOURCES:
+            raise ValueError(f"unknown pair source {source!r}: choose one of {sorted(SOURCES)}")
+        self.source = source
         self.files, self.name, self.batch_size = files, name, batch_size
         self.val_fraction, self.test_fraction, self.seed = val_fraction, test_fraction, seed
         self.num_workers, self.bucket = num_workers, bucket
@@ -97,24 +109,30 @@ class HarmonyDataModule(pl.LightningDataModule):
         if self.pairs:
             return
         seen = set()
-        for path in resolve_files(self.files, kind="abc"):
-            for score, where in _read_tunes(path, self.skipped):
-                digest = notes_hash(score)
-                if not score.chord_symbols or digest in seen:
-                    self.skipped.append(f"{where}: no chord symbols" if digest not in seen
-                                        else f"{where}: a duplicate")  # fmt: skip
-                    continue
-                try:
-                    src = self.tokenizer.encode_melody(score, where)
-                except HarmonyInputError as err:
-                    self.skipped.append(str(err))
-                    continue
-                seen.add(digest)
-                self.chords.add(c.text for c in score.chord_symbols)
-                self.scores.append(score)
-                self.pairs.append((src, self.tokenizer.encode(score)))
+        for score, where in self._tunes():
+            digest = notes_hash(score)
+            if not score.chord_symbols or digest in seen:
+                self.skipped.append(f"{where}: no chord symbols" if digest not in seen
+                                    else f"{where}: a duplicate")  # fmt: skip
+                continue
+            try:
+                src = self.tokenizer.encode_melody(score, where)
+            except HarmonyInputError as err:
+                self.skipped.append(str(err))
+                continue
+            seen.add(digest)
+            self.chords.add(c.text for c in score.chord_symbols)
+            self.scores.append(score)
+            self.pairs.append((src, self.tokenizer.encode(score)))
         hashes = [notes_hash(s) for s in self.scores]
         self.splits = split_documents(hashes, self.val_fraction, self.test_fraction, self.seed)
+
+    def _tunes(self):
+        """``(score, where)`` for each readable tune of ``files``; the others go to ``skipped``."""
+        paths = resolve_files(self.files, kind=SOURCES[self.source])
+        if self.source == "midi":
+            return iter_midi_pairs(paths, self.skipped)
+        return (tune for path in paths for tune in _read_tunes(path, self.skipped))
 
     def dataset(self, split: str) -> list[tuple[list, list]]:
         self.setup()

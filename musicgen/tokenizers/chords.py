@@ -26,6 +26,16 @@ Parenthesised optional chords (``(E7)``) are read as the chord inside; a lowerca
 with ``+`` (``D/f+``, Nottingham's spelling of D/F#) is dropped with the rest of the bass.
 A symbol that is blank, has no note-name root, or an unknown suffix is *unmapped*:
 :func:`parse_chord` returns None and :class:`ChordCounter` records it by spelling.
+
+Sounding notes (a MIDI chord track) map by :func:`chord_of_pitches`: among the vocabulary
+chords whose tones all sound, one rooted on the bass first, then the one with most tones
+(``D F A B`` over a bass D is ``Dm``, as ``Dm6`` reads; over B it is ``Bdim``, as
+``Bm7b5`` reads; ``G B D E`` over G is ``G``, as ``G6`` reads, not ``Em7``). The bass
+comes first because the Nottingham MIDI files voice their chords in root position (25,494
+of their 25,510 chord onsets are a vocabulary chord over its root); an inversion such as
+``C7/E`` is misread (as ``Edim``). At most two sounding tones may lie outside the chord (a
+sixth, a ninth); otherwise the notes are unmapped and :func:`pitch_class_spelling` names
+them (``{C,D}``).
 """
 
 from __future__ import annotations
@@ -100,6 +110,32 @@ def parse_chord(text: str) -> Chord | None:
         rest = rest[1:]
     quality = SUFFIXES.get(rest)
     return None if quality is None else Chord(root % 12, quality)
+
+
+MAX_EXTRA_TONES = 2  # sounding tones outside the chord: the 9 and b9 of E7b9 = E G# B D F
+
+
+def chord_of_pitches(pitches: Iterable[int]) -> Chord | None:
+    """The vocabulary chord that sounding MIDI pitches spell (see the module docstring).
+
+    Returns:
+        The chord, or None when no vocabulary chord fits (fewer than three distinct pitch
+        classes, or more than two tones beyond every chord that fits).
+    """
+    pitches = list(pitches)
+    if not pitches:
+        return None
+    sounding, bass = frozenset(p % 12 for p in pitches), min(pitches) % 12
+    fits = [c for c in all_chords() if c.pitch_classes <= sounding]
+    if not fits:
+        return None
+    best = max(fits, key=lambda c: (c.root == bass, len(c.pitch_classes), -c.root))
+    return best if len(sounding - best.pitch_classes) <= MAX_EXTRA_TONES else None
+
+
+def pitch_class_spelling(pitches: Iterable[int]) -> str:
+    """``"{C,E}"``: the sounding pitch classes, the record of notes no chord maps."""
+    return "{" + ",".join(ROOT_NAMES[pc] for pc in sorted({p % 12 for p in pitches})) + "}"
 
 
 def all_chords() -> list[Chord]:
