@@ -163,3 +163,35 @@ def own_bar_mass(model, accuracy: bool = False) -> float:
     step_bar = torch.arange(16) // 4  # (T,)
     own = (note_bar[:, None, :] == step_bar[None, :, None]).float()  # (B, T, S)
     return float((state.attention * own).sum(-1).mean())
+
+
+def test_length_buckets_share_one_shuffled_order_between_ranks():
+    """Training batches of similar lengths; under DDP two ranks split one order: disjoint
+    batches covering every tune, as many on each rank (DDP waits for every rank)."""
+    from musicgen.data.pairs import LengthBuckets
+
+    lengths = [random.Random(i).randrange(4, 400) for i in range(50)]
+
+    def batches(pool: int, rank: int = 0, world: int = 1) -> list[list[int]]:
+        sampler = LengthBuckets(lengths, 4, torch.Generator().manual_seed(3), pool, rank, world)
+        out = list(sampler)
+        assert len(out) == len(sampler)
+        return out
+
+    alone = batches(8)
+    assert sorted(i for b in alone for i in b) == list(range(50)) and len(alone) == 13
+    spread = lambda bs: sum(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in bs)  # noqa: E731
+    assert spread(alone) < spread(batches(1)) / 2  # bucketing pads far less than plain batches
+    r0, r1 = batches(8, 0, 2), batches(8, 1, 2)
+    assert len(r0) == len(r1) == 7  # 13 batches: rank 1's 7th wraps around to the first
+    assert r0 == alone[0::2] and r1 == [*alone[1::2], alone[0]]  # the same order, shared
+
+
+def test_sampling_at_temperature_zero_is_greedy_and_a_negative_one_is_refused():
+    model = tiny("lstm").eval()
+    src = batch(1, 2)[0]
+    greedy = decode(model, src, 16, TOK.bos_id, (0, 1, 2))
+    cold = decode(model, src, 16, TOK.bos_id, (0, 1, 2), method="sample", temperature=0.0)
+    assert cold.ids == greedy.ids  # not a crash in torch.multinomial on nan probabilities
+    with pytest.raises(ValueError, match="temperature"):
+        decode(model, src, 16, TOK.bos_id, (0, 1, 2), method="sample", temperature=-1.0)

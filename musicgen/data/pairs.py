@@ -11,6 +11,7 @@ sequences, and the Nottingham tunes read in under a second.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import pytorch_lightning as pl
@@ -144,15 +145,19 @@ class HarmonyDataModule(pl.LightningDataModule):
         return [self.scores[int(i)] for i in self.splits[split][:n]]
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed)
-        if shuffle and self.bucket:
-            pairs = self.dataset(split)
-            batches = LengthBuckets([len(t) for _, t in pairs], self.batch_size, generator)
+        if shuffle:  # training: shuffled batches, this rank's share of them
+            pairs, trainer = self.dataset(split), self.trainer
+            rank, world = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
+            batches = LengthBuckets(
+                [len(t) for _, t in pairs], self.batch_size,
+                torch.Generator().manual_seed(self.seed), pool=8 if self.bucket else 1,
+                rank=rank, world_size=world,
+            )  # fmt: skip
             return DataLoader(pairs, batch_sampler=batches, collate_fn=collate_pairs,
                               num_workers=self.num_workers)  # fmt: skip
         return DataLoader(
-            self.dataset(split), batch_size=self.batch_size, shuffle=shuffle,
-            collate_fn=collate_pairs, num_workers=self.num_workers, generator=generator,
+            self.dataset(split), batch_size=self.batch_size, shuffle=False,
+            collate_fn=collate_pairs, num_workers=self.num_workers,
         )  # fmt: skip
 
     def train_dataloader(self) -> DataLoader:
@@ -167,26 +172,35 @@ class HarmonyDataModule(pl.LightningDataModule):
 
 class LengthBuckets:
     """Batches of indices, shuffled each epoch, each of similar lengths: the shuffled
-    indices are cut into pools of 8 batches, each pool sorted by length and cut into
-    batches, and the batches shuffled (the bucketing of Sutskever et al. 2014's batches).
+    indices are cut into pools of ``pool`` batches, each pool sorted by length and cut into
+    batches, and the batches shuffled (the bucketing of Sutskever et al. 2014's batches;
+    ``pool=1`` is plain shuffled batches).
+
+    Under DDP each rank takes every ``world_size``-th batch of the same shuffled order (the
+    trainer config leaves sharding to the data: ``use_distributed_sampler: false``), the
+    list wrapped around so that every rank gets as many batches (DDP waits for all ranks).
     """
 
-    POOL = 8  # batches per pool: larger pools pad less and mix less
-
-    def __init__(self, lengths: Sequence[int], batch_size: int, generator: torch.Generator):
+    def __init__(
+        self, lengths: Sequence[int], batch_size: int, generator: torch.Generator,
+        pool: int = 8, rank: int = 0, world_size: int = 1,
+    ):  # fmt: skip
         self.lengths, self.batch_size, self.generator = list(lengths), batch_size, generator
+        self.pool, self.rank, self.world_size = pool, rank, world_size
 
     def __len__(self) -> int:
-        return -(-len(self.lengths) // self.batch_size)
+        batches = math.ceil(len(self.lengths) / self.batch_size)
+        return math.ceil(batches / self.world_size)
 
     def __iter__(self):
         order = torch.randperm(len(self.lengths), generator=self.generator).tolist()
-        pool, batches = self.POOL * self.batch_size, []
+        pool, batches = self.pool * self.batch_size, []
         for i in range(0, len(order), pool):
             part = sorted(order[i : i + pool], key=self.lengths.__getitem__)
             batches += [part[j : j + self.batch_size] for j in range(0, len(part), self.batch_size)]
-        for k in torch.randperm(len(batches), generator=self.generator).tolist():
-            yield batches[k]
+        shuffled = [batches[k] for k in torch.randperm(len(batches), generator=self.generator)]
+        for k in range(self.rank, len(self) * self.world_size, self.world_size):
+            yield shuffled[k % len(shuffled)]
 
 
 def _read_tunes(path, skipped: list[str]):

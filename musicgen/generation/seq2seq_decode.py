@@ -44,7 +44,8 @@ def decode(
     Args:
         model: ``forward(src, tgt, state=None, need_weights=False) -> (logits, state)``
             whose states have ``attention`` and ``select(index)``.
-        method: "greedy", "sample" (from softmax(logits / temperature)) or "beam".
+        method: "greedy", "sample" (from softmax(logits / temperature); temperature 0 is
+            greedy) or "beam".
         seed: of the sampling generator.
         beam_width: beams kept by "beam"; width 1 is greedy.
     """
@@ -52,6 +53,10 @@ def decode(
         return beam_search(model, src, n_steps, bos_id, banned, beam_width)
     if method not in ("greedy", "sample"):
         raise ValueError(f"unknown decoding method {method!r}; choose greedy, sample or beam")
+    if method == "sample" and temperature < 0:
+        raise ValueError(f"temperature must be >= 0 (0 is greedy), got {temperature}")
+    if temperature == 0:  # the limit of softmax(logits / T) as T -> 0, as the LM sampler has it
+        method = "greedy"
     generator = torch.Generator(device=src.device).manual_seed(seed)
     token = torch.full((1, 1), bos_id, dtype=torch.long, device=src.device)
     state, ids, weights = None, [], []

@@ -11,6 +11,7 @@ benchmark can call it directly.
 from __future__ import annotations
 
 import itertools
+import random
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -264,7 +265,8 @@ class StudioSession:
         try:  # the first greedy, the others sampled: as musicgen-sample does
             written = write_harmonies(
                 self.model, self.tokenizer, melody, path.name, out, request.n_samples,
-                request.seed or 0, request.temperature,
+                random.randrange(2**31) if request.seed is None else request.seed,
+                request.temperature,
             )  # fmt: skip
         except HarmonyInputError as err:
             raise StudioError(str(err)) from None
