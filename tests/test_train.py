@@ -317,6 +317,33 @@ def test_the_ddp_config_trains_from_the_command_line(tmp_path):
     assert ckpt["global_step"] == 10 and ckpt["musicgen"]["tokenizer"]["type"] == "note"
 
 
+def test_a_harmoniser_trains_under_ddp_from_the_command_line(tmp_path):
+    """The harmonisers' bucketed batches under ``trainer=ddp`` (the ranks split one shuffled
+    order: ``tests/test_harmonizer.py``); 12 distinct tunes, so none is a duplicate."""
+    import random
+
+    rng, tunes = random.Random(0), []
+    for n in range(1, 13):
+        bars = [" ".join(rng.choice("GABcdefg") for _ in range(3)) for _ in range(4)]
+        tunes.append(
+            f"X:{n}\nT:t{n}\nM:3/4\nL:1/4\nK:G\n"
+            + "|".join(f'"{rng.choice(["G", "C", "D7", "Em"])}"{b}' for b in bars)
+            + "|]\n"
+        )
+    (tmp_path / "book.abc").write_text("\n".join(tunes))
+    run = tmp_path / "run"
+    res = subprocess.run(
+        [str(TRAIN), "experiment=nottingham_harmonize_lstm", f"data.files={tmp_path / 'book.abc'}",
+         "data.batch_size=2", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
+         "trainer.max_steps=4", "trainer.val_check_interval=4", "logger=csv",
+         "trainer.enable_progress_bar=false", f"hydra.run.dir={run}"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    ckpt = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert ckpt["global_step"] == 4 and ckpt["musicgen"]["tokenizer"]["type"] == "harmony"
+
+
 def test_a_sweep_gives_each_job_its_own_folder_and_wandb_run(tmp_path):
     sweep = tmp_path / "sweep"
     args = [
