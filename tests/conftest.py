@@ -111,8 +111,8 @@ def char_ckpt(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def harmony_ckpt(tmp_path_factory) -> Path:
-    """A tiny harmoniser (encoder-decoder Transformer) trained for 4 steps on six copies of
-    :data:`HARMONY_BOOK`'s tune."""
+    """A tiny harmoniser (encoder-decoder Transformer) trained by ``musicgen-train`` for 4
+    steps on six copies of :data:`HARMONY_BOOK`'s tune (the corpus keeps one copy)."""
     tmp = tmp_path_factory.mktemp("harmony_run")
     (tmp / "book.abc").write_text("\n".join(HARMONY_BOOK.format(n=i) for i in range(1, 7)))
     res = run(

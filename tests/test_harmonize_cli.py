@@ -6,27 +6,19 @@ import json
 
 import pytest
 from conftest import HARMONY_BOOK as BOOK
-from conftest import RUN, run
+from conftest import run
 from test_cli_eval import readme_fields
 
 from musicgen.music import read_abc, read_midi, write_midi
 
 
 @pytest.mark.slow
-def test_tiny_harmoniser_trains_and_harmonises_a_midi_melody(tmp_path):
-    (tmp_path / "book.abc").write_text("\n".join(BOOK.format(n=i) for i in range(1, 7)))
-    trained = run(
-        "musicgen-train", "experiment=nottingham_harmonize_transformer", f"hydra.run.dir={RUN}",
-        f"data.files={tmp_path / 'book.abc'}", "data.batch_size=2", "logger=csv",
-        "model.d_model=16", "model.n_heads=2", "model.max_beats=64", "data.max_beats=64",
-        "trainer.max_steps=4", "trainer.val_check_interval=2", "trainer.enable_progress_bar=false",
-        cwd=tmp_path,
-    )  # fmt: skip
-    assert trained.returncode == 0, trained.stderr[-2000:]
+def test_tiny_harmoniser_trains_and_harmonises_a_midi_melody(harmony_ckpt, tmp_path):
+    # harmony_ckpt: musicgen-train on the tune book in a subprocess (tests/conftest.py)
     (melody,) = read_abc(BOOK.format(n=9))
     melody.chord_symbols = []
     write_midi(melody, tmp_path / "melody.mid")
-    ckpt = tmp_path / RUN / "checkpoints" / "last.ckpt"
+    ckpt = harmony_ckpt
     sampled = run(
         "musicgen-sample", f"ckpt={ckpt}", "prompt=melody.mid", "n_samples=1", "out_dir=out",
         "audio=false", cwd=tmp_path,
