@@ -34,7 +34,8 @@ from musicgen.data.sources import music21_corpus_dir  # noqa: E402
 from musicgen.generation.prompt import load_prompt, prompt_end  # noqa: E402
 from musicgen.generation.studio_session import StudioRequest, StudioSession  # noqa: E402
 from musicgen.music import read_abc, read_midi, write_midi  # noqa: E402
-from musicgen.training.checkpoint import load_checkpoint, newest_last_checkpoint  # noqa: E402
+from musicgen.training.checkpoint import load_checkpoint  # noqa: E402
+from musicgen.training.ready import resolve_checkpoint  # noqa: E402
 
 PROMPT_BARS, NEW_BARS = 4, 16
 
@@ -88,13 +89,13 @@ def session_latencies(ckpt: Path, prompt: Path, work: Path, runs: int) -> tuple[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ckpt", default="last", help="a checkpoint, or last")
+    parser.add_argument("--ckpt", default="last", help="a checkpoint, last, or a ready-model name")
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--screenshot", type=Path, default=None)
     args = parser.parse_args()
     if reason := missing_browser():
         raise SystemExit(f"bench/studio.py: {reason}")
-    ckpt = newest_last_checkpoint() if args.ckpt == "last" else Path(args.ckpt)
+    ckpt = resolve_checkpoint(args.ckpt)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         prompt = work / "prompt.mid"

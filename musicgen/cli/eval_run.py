@@ -30,12 +30,9 @@ from musicgen.evaluation.harmony import evaluate_harmoniser
 from musicgen.evaluation.likelihood import document_nll, stream_nll
 from musicgen.evaluation.samples import evaluate_samples, training_index
 from musicgen.models import num_parameters
-from musicgen.training.checkpoint import (
-    LoadedCheckpoint,
-    load_checkpoint,
-    newest_last_checkpoint,
-)
+from musicgen.training.checkpoint import LoadedCheckpoint, load_checkpoint
 from musicgen.training.corpus import checkpoint_corpus
+from musicgen.training.ready import resolve_checkpoint
 
 SPLITS = ("train", "val", "test")
 
@@ -52,9 +49,9 @@ def run(cfg: DictConfig) -> None:
 
 
 def checkpoint_paths(ckpt) -> list[Path]:
-    """``ckpt`` as a list of files: one path, a list, or "last"."""
+    """``ckpt`` as a list of files: one path, "last" or a ready-model name, or a list."""
     items = list(ckpt) if isinstance(ckpt, ListConfig | list | tuple) else [ckpt]
-    return [newest_last_checkpoint() if str(c) == "last" else Path(str(c)) for c in items]
+    return [resolve_checkpoint(c) for c in items]
 
 
 def evaluate_checkpoints(cfg: DictConfig) -> dict:

@@ -34,13 +34,14 @@ from musicgen.music.abc import read_abc_book
 from musicgen.music.abc.cut import cut_abc_text
 from musicgen.music.abc.source import load_abc_source
 from musicgen.music.timeline import bar_lines, seconds_at
-from musicgen.training.checkpoint import load_checkpoint, newest_last_checkpoint
+from musicgen.training.checkpoint import load_checkpoint
 from musicgen.training.corpus import checkpoint_corpus
+from musicgen.training.ready import resolve_checkpoint
 
 
 def run(cfg: DictConfig) -> None:
     """One ``musicgen-sample`` run (see :mod:`musicgen.cli.sample`)."""
-    path = Path(newest_last_checkpoint() if cfg.ckpt == "last" else cfg.ckpt)
+    path = resolve_checkpoint(cfg.ckpt)
     ck = load_checkpoint(path)
     if cfg.seed is None:
         cfg.seed = fresh_seed()

@@ -18,7 +18,8 @@ from omegaconf import DictConfig
 from musicgen.cli.common import fail_cleanly
 from musicgen.generation.studio_session import StudioSession
 from musicgen.music import Score
-from musicgen.training.checkpoint import load_checkpoint, newest_last_checkpoint, safe_instantiate
+from musicgen.training.checkpoint import load_checkpoint, safe_instantiate
+from musicgen.training.ready import resolve_checkpoint
 
 DEFAULTS = ("prompt_bars", "n_samples", "seed", "max_bars", "temperature", "top_k", "top_p",
             "repetition_penalty")  # fmt: skip
@@ -31,7 +32,7 @@ def serve(cfg: DictConfig) -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # Gradio's own start-up requests
     with fail_cleanly("musicgen-studio"):
-        path = newest_last_checkpoint() if cfg.ckpt == "last" else cfg.ckpt
+        path = resolve_checkpoint(cfg.ckpt)
         ck = load_checkpoint(path)
         out = (
             Path(cfg.out_dir) if cfg.out_dir else Path(tempfile.mkdtemp(prefix="musicgen-studio-"))

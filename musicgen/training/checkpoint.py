@@ -131,12 +131,16 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
 
     Raises:
         CheckpointError: One line naming the file and the problem when the file is missing,
-            is not a torch checkpoint, lacks the musicgen entry, or its weights do not fit
+            is a ready model whose sha256 differs from its manifest, is not a torch
+            checkpoint, lacks the musicgen entry, or its weights do not fit
             the model its config describes.
         UnsafeCheckpointError: When it holds pickled objects, or its model or data config
             names a class that is not one of musicgen's own (see `safe_instantiate`).
     """
+    from musicgen.training.ready import verify_ready  # ready.py builds on this module
+
     path = Path(path)
+    verify_ready(path)  # a shipped model whose file differs from its manifest is refused
     ckpt = read_checkpoint(path, map_location)
     entry = ckpt[CHECKPOINT_KEY]
     config = entry.get("config") or {}
@@ -151,8 +155,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise
     except Exception as err:  # any failure here means the stored entry is unusable
         raise CheckpointError(f"{path}: cannot rebuild the tokenizer or model: {err}") from err
-    weights = {
-        k[len(PREFIX) :]: v
+    weights = {  # a ready model stores float16 (musicgen.training.ready): back to float32
+        k[len(PREFIX) :]: v.float() if isinstance(v, torch.Tensor) and v.is_floating_point() else v
         for k, v in ckpt["state_dict"].items()
         if isinstance(k, str) and k.startswith(PREFIX)
     }

@@ -1,0 +1,106 @@
+"""Ready models: a training checkpoint exported small (float16) and found by its name."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+import torch
+from conftest import ASSETS, BIN
+
+from musicgen.data.documents import file_sha256
+from musicgen.music import read_abc, read_midi, write_midi
+from musicgen.training.checkpoint import CheckpointError, load_checkpoint
+from musicgen.training.ready import PACKAGE_READY, export_ready, resolve_checkpoint
+
+SRC = ASSETS / "note_ckpt_main_cdce7f0.ckpt"
+TUNE = "X:1\nT:P\nM:3/4\nL:1/8\nK:G\nD2|G2 B2 d2|e2 d2 B2|A2 G2 A2|B4 D2|]\n"
+
+
+@pytest.fixture
+def ready(tmp_path):
+    export_ready(SRC, "tiny", tmp_path / "ready", commit="cdce7f0", figures={"steps": 6})
+    return tmp_path / "ready"
+
+
+def test_the_export_is_smaller_float16_and_its_manifest_matches(ready):
+    path = ready / "tiny.ckpt"
+    assert path.stat().st_size < SRC.stat().st_size
+    raw = torch.load(path, weights_only=True)
+    assert set(raw) == {"state_dict", "global_step", "musicgen"}
+    assert {v.dtype for v in raw["state_dict"].values()} == {torch.float16}
+    manifest = json.loads((ready / "tiny.json").read_text())
+    assert manifest["sha256"] == file_sha256(path)
+    assert manifest["size_bytes"] == path.stat().st_size
+    assert (manifest["commit"], manifest["steps"]) == ("cdce7f0", 6)
+    assert manifest["figures"] == {"steps": 6}
+
+
+def test_the_ready_model_gives_the_source_logits_to_fp16_rounding(ready):
+    src, small = load_checkpoint(SRC), load_checkpoint(ready / "tiny.ckpt")
+    assert small.step == 6 and next(small.model.parameters()).dtype == torch.float32
+    (tune,) = read_abc(TUNE)
+    ids = torch.tensor([src.tokenizer.encode(tune)[:40]])
+    with torch.no_grad():
+        want, got = src.model(ids)[0], small.model(ids)[0]
+        for p in small.model.parameters():
+            p.zero_()
+        zeroed = small.model(ids)[0]
+    assert torch.allclose(got, want, atol=2e-2, rtol=1e-2)
+    assert not torch.allclose(zeroed, want, atol=2e-2, rtol=1e-2)  # the check can fail
+
+
+def test_a_name_resolves_to_the_shipped_file_by_argument_and_env(ready, monkeypatch):
+    assert resolve_checkpoint("tiny", ready) == ready / "tiny.ckpt"
+    monkeypatch.setenv("MUSICGEN_READY_DIR", str(ready))
+    assert resolve_checkpoint("tiny") == ready / "tiny.ckpt"
+    assert resolve_checkpoint("some/file.ckpt") == type(ready)("some/file.ckpt")
+
+
+def test_an_unknown_name_is_one_error_listing_the_shipped_names(ready, tmp_path):
+    with pytest.raises(CheckpointError, match=r"ckpt=nosuch: .*ready models: tiny.*give a path"):
+        resolve_checkpoint("nosuch", ready)
+    with pytest.raises(CheckpointError, match=r"no ready model ships in .*give a path"):
+        resolve_checkpoint("nosuch", tmp_path / "empty")
+
+
+def test_a_corrupted_ready_model_is_refused(ready):
+    path = ready / "tiny.ckpt"
+    data = bytearray(path.read_bytes())
+    data[-100] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="corrupt or replaced"):
+        load_checkpoint(path)
+
+
+def test_an_export_over_the_size_limit_is_refused_and_left_nowhere(tmp_path):
+    with pytest.raises(CheckpointError, match="over max_mb=0.01"):
+        export_ready(SRC, "tiny", tmp_path, max_mb=0.01)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_musicgen_sample_continues_a_prompt_from_a_ready_name(ready, tmp_path):
+    (tune,) = read_abc(TUNE)
+    write_midi(tune, tmp_path / "tune.mid")
+    env = {**os.environ, "MUSICGEN_READY_DIR": str(ready)}
+    res = subprocess.run(
+        [str(BIN / "musicgen-sample"), "ckpt=tiny", "prompt=tune.mid", "prompt_bars=2",
+         "n_samples=1", "max_bars=2", "seed=0", "audio=false", "out_dir=out"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert str(ready / "tiny.ckpt") in res.stdout
+    back = read_midi(tmp_path / "out" / "sample_00.mid")
+    assert len(back.notes) > len(read_midi(tmp_path / "tune.mid").notes) // 2
+
+
+def test_every_model_shipped_in_the_package_matches_its_manifest():
+    ckpts = {p.stem for p in PACKAGE_READY.glob("*.ckpt")}
+    manifests = {p.stem for p in PACKAGE_READY.glob("*.json")}
+    assert ckpts == manifests, "every .ckpt needs a .json manifest and vice versa"
+    for name in sorted(ckpts):
+        manifest = json.loads((PACKAGE_READY / f"{name}.json").read_text())
+        assert manifest["sha256"] == file_sha256(PACKAGE_READY / f"{name}.ckpt"), name
+    assert (PACKAGE_READY / "README.md").is_file()
