@@ -104,3 +104,18 @@ def test_every_model_shipped_in_the_package_matches_its_manifest():
         manifest = json.loads((PACKAGE_READY / f"{name}.json").read_text())
         assert manifest["sha256"] == file_sha256(PACKAGE_READY / f"{name}.ckpt"), name
     assert (PACKAGE_READY / "README.md").is_file()
+
+
+def test_a_model_file_in_the_ready_folder_is_committed_not_ignored():
+    """`*.ckpt` is ignored elsewhere; a shipped model must reach a user's clone."""
+    root = PACKAGE_READY.parents[1]
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout: nothing to commit from here")
+    probe = (PACKAGE_READY / "folk.ckpt").relative_to(root)
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(probe)], cwd=root, check=False)
+    assert ignored.returncode == 1, f"git ignores {probe}: a shipped model would not be committed"
+
+
+def test_a_folder_given_as_a_checkpoint_still_gets_the_folder_message(tmp_path):
+    with pytest.raises(CheckpointError, match="a folder; give the file"):
+        load_checkpoint(tmp_path)

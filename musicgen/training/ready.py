@@ -76,6 +76,8 @@ def verify_ready(path: str | Path) -> dict | None:
         CheckpointError: the file is missing or its hash differs from the manifest's.
     """
     path = Path(path)
+    if not path.name or path.is_dir():  # "", ".", "/": read_checkpoint says what is wrong
+        return None
     manifest = _manifest(path.with_suffix(".json"))
     if manifest is None:
         return None
