@@ -52,8 +52,7 @@ def resolve_checkpoint(spec: Any, folder: str | Path | None = None) -> Path:
     text = str(spec)
     if text == "last":
         return newest_last_checkpoint()
-    bare = text and "/" not in text and "\\" not in text and not Path(text).suffix
-    if not bare:
+    if not _bare(text):
         return Path(text)
     where = ready_dir(folder)
     if _manifest(where / f"{text}.json") is not None:
@@ -109,7 +108,7 @@ def export_ready(
         CheckpointError: the source is not a musicgen checkpoint, ``name`` is not a bare
             word, or the result exceeds ``max_mb`` megabytes (nothing is left behind).
     """
-    if not name or "/" in name or "\\" in name or Path(name).suffix or name == "last":
+    if not _bare(name) or name == "last":
         raise CheckpointError(f"name={name!r}: give a bare word such as folk (no folder or suffix)")
     src = Path(src_ckpt)
     ckpt = read_checkpoint(src)
@@ -150,6 +149,11 @@ def export_ready(
     }
     path.with_suffix(".json").write_text(json.dumps(manifest, indent=1) + "\n")
     return path
+
+
+def _bare(text: str) -> bool:
+    """A word that can name a ready model: not empty, no folder, no suffix."""
+    return bool(text) and "/" not in text and "\\" not in text and not Path(text).suffix
 
 
 def _manifest(path: Path) -> dict | None:
