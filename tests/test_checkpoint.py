@@ -73,12 +73,26 @@ def write_midi_file(path: Path) -> None:
     [
         (None, "no such checkpoint file"),
         (lambda p: p.write_bytes(os.urandom(4096)), "not a torch checkpoint"),
+        # a pickle opcode whose length field asks for a terabyte (random bytes hit this now
+        # and then): sniffing the refused file must not try to allocate it
+        (
+            lambda p: p.write_bytes(b"\x80\x04\x8e" + (1 << 40).to_bytes(8, "little")),
+            "not a torch checkpoint",
+        ),
         (lambda p: p.write_bytes(b""), "not a torch checkpoint"),
         (write_midi_file, "not a torch checkpoint"),
         (lambda p: torch.save({"state_dict": {}}, p), "not a musicgen checkpoint"),
         (lambda p: torch.save([1, 2], p), "not a musicgen checkpoint"),
     ],
-    ids=["missing", "random-bytes", "empty", "midi", "plain-torch-dict", "torch-list"],
+    ids=[
+        "missing",
+        "random-bytes",
+        "length-bomb",
+        "empty",
+        "midi",
+        "plain-torch-dict",
+        "torch-list",
+    ],
 )
 def test_clear_errors(tmp_path: Path, make, problem: str) -> None:
     path = tmp_path / "model.ckpt"

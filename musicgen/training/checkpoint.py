@@ -13,6 +13,7 @@ nothing else.
 
 from __future__ import annotations
 
+import io
 import pickle
 import pickletools
 import warnings
@@ -291,19 +292,25 @@ def _read(path: Path, map_location: str | torch.device) -> Any:
         raise CheckpointError(f"{path}: not a torch checkpoint ({_reason(err)})") from err
 
 
+_SNIFF_BYTES = 1 << 20  # a code-running opcode sits near a pickle's start
+
+
 def _looks_pickled(path: Path, err: Exception) -> bool:
     """Whether the refused file is a pickle naming globals (a torch zip always is), rather
     than some text or noise the unpickler choked on."""
     if "GLOBAL" in str(err):
         return True
     with path.open("rb") as f:
-        if f.read(2) == b"PK":
-            return True
-        f.seek(0)
-        try:  # the first pickle, read to its end without running it
-            return any(op.name in CODE_OPCODES for op, _, _ in pickletools.genops(f))
-        except ValueError:  # not a well-formed pickle
-            return False
+        head = f.read(_SNIFF_BYTES)
+    if head[:2] == b"PK":
+        return True
+    # the first pickle, read without running it, from a bounded copy in memory: a length
+    # field in noise can ask for terabytes, which a file would try to allocate and BytesIO
+    # simply cuts short
+    try:
+        return any(op.name in CODE_OPCODES for op, _, _ in pickletools.genops(io.BytesIO(head)))
+    except (ValueError, EOFError, OverflowError):  # not a well-formed pickle, or cut short
+        return False
 
 
 def _detail(err: Exception) -> str:
