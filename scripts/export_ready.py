@@ -18,7 +18,11 @@ def main() -> None:
     parser.add_argument("src", help="a checkpoint written by musicgen-train")
     parser.add_argument("name", help="the short name, e.g. folk (ckpt=folk)")
     parser.add_argument("--out", default=str(PACKAGE_READY), help="the ready folder")
-    parser.add_argument("--commit", default=None, help="the git commit it was trained at")
+    parser.add_argument(
+        "--commit",
+        default=None,
+        help="the git commit it was trained at (default: the one musicgen-train recorded)",
+    )
     parser.add_argument("--figures", default="{}", help="a JSON dict, e.g. '{\"val/ppl\": 3.1}'")
     parser.add_argument("--max-mb", type=float, default=10)
     args = parser.parse_args()

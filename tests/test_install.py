@@ -35,6 +35,15 @@ def test_wheel_installed_outside_the_checkout_finds_configs_and_the_folk_corpus(
         cwd=work, env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert where.stdout.strip().startswith(str(site)), "imported the checkout, not the wheel"
+    # the ready models ship inside the wheel and resolve by name there, hash checked
+    ready = subprocess.run(
+        [sys.executable, "-c", "from musicgen.training.ready import resolve_checkpoint as r,"
+         " verify_ready as v; p = r('folk'); print(p, v(p)['sha256'])"],
+        cwd=work, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert ready.returncode == 0, ready.stderr[-2000:]
+    path, sha = ready.stdout.split()
+    assert path == str(site / "musicgen" / "ready" / "folk.ckpt") and len(sha) == 64
     res = subprocess.run(
         [str(site / "bin" / "musicgen-prepare"), "data=folk", f"data.cache_dir={work / 'cache'}"],
         cwd=work, env=env, capture_output=True, text=True, timeout=600,

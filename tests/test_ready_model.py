@@ -119,3 +119,78 @@ def test_a_model_file_in_the_ready_folder_is_committed_not_ignored():
 def test_a_folder_given_as_a_checkpoint_still_gets_the_folder_message(tmp_path):
     with pytest.raises(CheckpointError, match="a folder; give the file"):
         load_checkpoint(tmp_path)
+
+
+def test_the_export_takes_the_commit_the_training_run_recorded(tmp_path):
+    ckpt = torch.load(SRC, map_location="cpu", weights_only=False)
+    ckpt["musicgen"]["commit"] = "abc1234+dirty"
+    torch.save(ckpt, tmp_path / "src.ckpt")
+    path = export_ready(tmp_path / "src.ckpt", "tiny", tmp_path / "ready")
+    assert json.loads(path.with_suffix(".json").read_text())["commit"] == "abc1234+dirty"
+    path = export_ready(tmp_path / "src.ckpt", "tiny", tmp_path / "ready", commit="fedcba9")
+    assert json.loads(path.with_suffix(".json").read_text())["commit"] == "fedcba9"
+
+
+def test_some_other_file_sharing_a_checkpoints_stem_does_not_block_loading(tmp_path):
+    """``model.ckpt`` beside a ``model.json`` that is not a manifest (a note, a half-written
+    metrics file): an ordinary checkpoint, loaded as one."""
+    src = tmp_path / "model.ckpt"
+    src.write_bytes(SRC.read_bytes())
+    src.with_suffix(".json").write_text('{"val/loss": 0.71, "note": "cut sho')
+    assert load_checkpoint(src).tokenizer is not None
+    # a manifest that is damaged is still its own clear error
+    src.with_suffix(".json").write_text('{"kind": "musicgen-ready-model", "sha256": ')
+    with pytest.raises(CheckpointError, match="unreadable ready-model manifest"):
+        load_checkpoint(src)
+
+
+def test_a_checkout_reports_its_commit_and_whether_tracked_files_changed(tmp_path):
+    from musicgen.training.provenance import code_commit
+
+    assert code_commit(tmp_path) is None  # not a checkout: nothing to claim
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(tmp_path)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (tmp_path / "a.py").write_text("x = 1\n")
+    subprocess.run([*git, "add", "a.py"], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], check=True,
+                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+    assert code_commit(tmp_path) == head
+    (tmp_path / "a.py").write_text("x = 2\n")
+    assert code_commit(tmp_path) == f"{head}+dirty"
+
+
+FOLK_DOC = PACKAGE_READY.parents[1] / "docs" / "folk_model.md"
+
+
+def test_the_shipped_folk_model_is_the_documented_one_and_continues_a_tune(tmp_path):
+    """Issue 15's ready model: the file is the one docs/folk_model.md names (its sha256),
+    and ``musicgen-sample ckpt=folk`` continues a G major tune in G major after the prompt."""
+    manifest = json.loads((PACKAGE_READY / "folk.json").read_text())
+    sha = file_sha256(PACKAGE_READY / "folk.ckpt")
+    assert manifest["sha256"] == sha and manifest["recipe"] == "folk_cpu"
+    assert (PACKAGE_READY / "folk.ckpt").stat().st_size <= 10e6
+    if FOLK_DOC.parent.is_dir():  # a checkout (an installed wheel has no docs/)
+        assert sha in FOLK_DOC.read_text(), "docs/folk_model.md names another model"
+    (tune,) = read_abc(TUNE)
+    write_midi(tune, tmp_path / "tune.mid")
+    res = subprocess.run(
+        [str(BIN / "musicgen-sample"), "ckpt=folk", "prompt=tune.mid", "n_samples=2",
+         "max_bars=8", "seed=0", "audio=false", "out_dir=out"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        env={k: v for k, v in os.environ.items() if k != "MUSICGEN_READY_DIR"},
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert str(PACKAGE_READY / "folk.ckpt") in res.stdout
+    prompt = sorted((n.start, n.pitch) for n in read_midi(tmp_path / "tune.mid").notes)
+    g_major = {0, 2, 4, 6, 7, 9, 11}  # pitch classes of G major (F#, not F)
+    for i in range(2):
+        notes = sorted(
+            (n.start, n.pitch) for n in read_midi(tmp_path / f"out/sample_0{i}.mid").notes
+        )
+        assert notes[: len(prompt)] == prompt, "the prompt is kept as it was"
+        new = [p for _, p in notes[len(prompt) :]]
+        assert len(new) >= 8, f"sample {i}: {len(new)} new notes"
+        in_key = sum(p % 12 in g_major for p in new) / len(new)
+        assert in_key >= 0.9, f"sample {i}: {in_key:.0%} of the new notes in G major"
+        assert max(new) - min(new) >= 5, f"sample {i}: a static line, range {max(new) - min(new)}"

@@ -26,6 +26,7 @@ from musicgen.models import RecurrentLM, TransformerLM
 from musicgen.tokenizers import NoteTokenizer
 from musicgen.training.checkpoint import load_checkpoint
 from musicgen.training.module import LanguageModel
+from musicgen.training.provenance import code_commit
 from musicgen.training.seq2seq_module import Seq2SeqModel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -315,6 +316,7 @@ def test_the_ddp_config_trains_from_the_command_line(tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert ckpt["global_step"] == 10 and ckpt["musicgen"]["tokenizer"]["type"] == "note"
+    assert ckpt["musicgen"]["commit"] == code_commit()  # the code it was trained with
 
 
 def test_a_harmoniser_trains_under_ddp_from_the_command_line(tmp_path):
@@ -342,6 +344,7 @@ def test_a_harmoniser_trains_under_ddp_from_the_command_line(tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert ckpt["global_step"] == 4 and ckpt["musicgen"]["tokenizer"]["type"] == "harmony"
+    assert ckpt["musicgen"]["commit"] == code_commit()
 
 
 def test_a_sweep_gives_each_job_its_own_folder_and_wandb_run(tmp_path):

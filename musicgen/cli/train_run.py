@@ -22,6 +22,7 @@ from musicgen.training.loggers import (
     set_aside_csv_log,
     wandb_sync_hint,
 )
+from musicgen.training.provenance import code_commit
 
 
 class _NoAdverts(logging.Filter):
@@ -103,6 +104,7 @@ def train(cfg: DictConfig, run_dir: Path) -> float | None:
     resolved["model"]["vocab_size"] = data.vocab_size
     module = instantiate(cfg.module, model=model, tokenizer=data.tokenizer)
     module.run_config = resolved  # not through instantiate: it would build its _target_s
+    module.code_commit = code_commit()
     loggers = instantiate(cfg.logger, run_dir=run_dir, name=name, _convert_="all")
     for lg in loggers:
         lg.log_hyperparams(resolved)

@@ -77,6 +77,7 @@ class LanguageModel(pl.LightningModule):
         self.min_lr_ratio = min_lr_ratio
         self.label_smoothing = label_smoothing
         self.run_config = run_config or {}
+        self.code_commit: str | None = None  # set by musicgen-train (git, when run from a checkout)
         if schedule not in SCHEDULES:
             raise ValueError(f"module.schedule={schedule!r}: choose one of {', '.join(SCHEDULES)}")
         self.schedule, self.plateau_factor = schedule, plateau_factor
@@ -195,6 +196,7 @@ class LanguageModel(pl.LightningModule):
             "rng": random_state.capture(),
             # the streams' state after the last step (stateful runs), so a resume continues them
             "state": self._state["train"],
+            "commit": self.code_commit,  # the code it was trained with (provenance)
         }
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:

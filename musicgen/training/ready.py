@@ -142,7 +142,7 @@ def export_ready(
         "sha256": file_sha256(path),
         "size_bytes": size,
         "recipe": config.get("name"),
-        "commit": commit,
+        "commit": commit or ckpt[CHECKPOINT_KEY].get("commit"),  # given, or recorded in training
         "steps": small["global_step"],
         "source": src.name,
         "figures": figures or {},
@@ -166,7 +166,12 @@ def _manifest(path: Path) -> dict | None:
     if not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as err:
+        text = path.read_text(errors="replace")
+        data = json.loads(text)
+    except OSError as err:
+        raise CheckpointError(f"{path}: an unreadable ready-model manifest ({err})") from err
+    except ValueError as err:
+        if KIND not in text:  # some other file that shares the checkpoint's stem: not ours
+            return None
         raise CheckpointError(f"{path}: an unreadable ready-model manifest ({err})") from err
     return data if isinstance(data, dict) and data.get("kind") == KIND else None

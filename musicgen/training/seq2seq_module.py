@@ -68,6 +68,7 @@ class Seq2SeqModel(pl.LightningModule):
         tok = tokenizer if tokenizer is not None else HarmonyTokenizer()
         self.specials = (tok.pad_id, tok.bos_id, tok.eos_id)
         self.run_config = run_config or {}
+        self.code_commit: str | None = None  # set by musicgen-train (git, when run from a checkout)
         self.val_nll, self.val_tokens, self.val_correct = SumMetric(), SumMetric(), SumMetric()
         self.val_free_correct = SumMetric()
         self._resumed_rng: dict | None = None
@@ -135,6 +136,7 @@ class Seq2SeqModel(pl.LightningModule):
             "tokenizer": self.tokenizer.to_dict() if self.tokenizer is not None else None,
             "config": self.run_config,
             "rng": random_state.capture(),
+            "commit": self.code_commit,  # the code it was trained with (provenance)
         }
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
