@@ -39,7 +39,7 @@ demo: install
 	$(VENV)/bin/musicgen-sample ckpt=last prompt=heldout prompt_bars=4 n_samples=2 \
 	    max_bars=8 out_dir=outputs/demo_samples
 	@echo ""
-	@echo "That was the 5-minute demo model. A folk model trained for an hour ships in the"
+	@echo "That was the 5-minute demo model. A folk model trained for 55 minutes ships in the"
 	@echo "package (docs/folk_model.md); try it with no training:"
 	@echo "  $(VENV)/bin/musicgen-sample ckpt=folk prompt=heldout prompt_bars=4 n_samples=2 out_dir=outputs/folk_samples"
 	@echo "  $(VENV)/bin/musicgen-eval ckpt=folk split=test n_samples=64"

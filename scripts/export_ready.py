@@ -32,6 +32,10 @@ def main() -> None:
     except CheckpointError as err:
         raise SystemExit(f"export_ready.py: error: {err}") from None
     print(f"wrote {path} and {path.with_suffix('.json')}")
+    commit = json.loads(path.with_suffix(".json").read_text())["commit"]
+    if commit is None or commit.endswith("+dirty"):
+        print(f"warning: the commit it was trained at is {commit or 'unknown'}: the code that"
+              " made it cannot be checked out as it was; give --commit if you know it")  # fmt: skip
 
 
 if __name__ == "__main__":

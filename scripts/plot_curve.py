@@ -1,7 +1,7 @@
 """A training run's curve as a PNG: train/loss (and its running mean) and val/loss by step.
 
     python scripts/plot_curve.py outputs/train/.../csv/metrics.csv --out docs/folk_curve.png \
-        --title "folk_cpu, 60 min on 2 CPU cores"
+        --title "folk_cpu, 55 min on 2 CPU cores"
 
 Reads the CSV log every musicgen-train run writes (``<run>/csv/metrics.csv``); a log
 without a val/loss column plots the training loss alone.

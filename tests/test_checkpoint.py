@@ -3,7 +3,7 @@ that are not musicgen checkpoints fail with one line that names them."""
 
 from __future__ import annotations
 
-import os
+import random
 from pathlib import Path
 
 import mido
@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from musicgen.models import RecurrentLM, TransformerLM
 from musicgen.tokenizers import NoteTokenizer
-from musicgen.training.checkpoint import CheckpointError, load_checkpoint
+from musicgen.training.checkpoint import CheckpointError, UnsafeCheckpointError, load_checkpoint
 from musicgen.training.module import LanguageModel
 
 # the tiny fit below has no validation data on purpose
@@ -72,7 +72,7 @@ def write_midi_file(path: Path) -> None:
     "make, problem",
     [
         (None, "no such checkpoint file"),
-        (lambda p: p.write_bytes(os.urandom(4096)), "not a torch checkpoint"),
+        (lambda p: p.write_bytes(random.Random(0).randbytes(4096)), "not a torch checkpoint"),
         # a pickle opcode whose length field asks for a terabyte (random bytes hit this now
         # and then): sniffing the refused file must not try to allocate it
         (
@@ -125,3 +125,16 @@ def test_a_character_tokenizer_of_a_text_corpus_from_before_kinds_loads_as_text(
     music = {"data": {"_target_": "musicgen.data.music_datamodule.MusicDataModule"}}
     assert tokenizer_from_dict(_with_kind(old, text)).kind == "text"
     assert tokenizer_from_dict(_with_kind(old, music)).kind == "abc"
+
+
+def test_noise_is_never_taken_for_a_hostile_pickle(tmp_path: Path) -> None:
+    """300 files of random bytes: each is "not a torch checkpoint", never "refused" (noise
+    can begin with a code opcode and a STOP; a pickle that names something must also hold
+    together), and none raises anything else (a length field asking for a terabyte)."""
+    path = tmp_path / "noise.ckpt"
+    for seed in range(300):
+        path.write_bytes(random.Random(seed).randbytes(4096))
+        with pytest.raises(CheckpointError) as info:
+            load_checkpoint(path)
+        assert not isinstance(info.value, UnsafeCheckpointError), f"seed {seed}: {info.value}"
+        assert "not a torch checkpoint" in str(info.value), f"seed {seed}: {info.value}"

@@ -138,6 +138,19 @@ def test_eos_ends_a_row_and_is_kept(tok: NoteTokenizer) -> None:
     assert out == [[tok.eos_id]] * 3
 
 
+def test_min_new_tokens_keeps_a_row_from_ending_before_them(tok: NoteTokenizer) -> None:
+    """A model that wants to stop at once (a text model ending the prompt's line) still
+    adds ``min_new_tokens`` tokens first, then ends at its <eos>."""
+    out = generate(favouring(tok, "<eos>"), [tok.bos_id], max_new_tokens=10, n_samples=3,
+                   eos_id=tok.eos_id, min_new_tokens=2, seed=0)  # fmt: skip
+    for row in out:
+        assert len(row) == 3 and tok.eos_id not in row[:2] and row[2] == tok.eos_id, row
+    # with the grammar too: both masks hold
+    out = generate(favouring(tok, "<eos>"), [tok.bos_id], max_new_tokens=40, n_samples=2,
+                   grammar=tok.grammar, eos_id=tok.eos_id, min_new_tokens=1)  # fmt: skip
+    assert all(row[-1] == tok.eos_id and tok.eos_id not in row[:-1] for row in out)
+
+
 def test_with_the_grammar_a_model_that_wants_to_stop_still_writes_a_note(tok) -> None:
     out = generate(favouring(tok, "<eos>"), [tok.bos_id], max_new_tokens=40, n_samples=3,
                    grammar=tok.grammar, eos_id=tok.eos_id)  # fmt: skip

@@ -317,6 +317,7 @@ def test_the_ddp_config_trains_from_the_command_line(tmp_path):
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert ckpt["global_step"] == 10 and ckpt["musicgen"]["tokenizer"]["type"] == "note"
     assert ckpt["musicgen"]["commit"] == code_commit()  # the code it was trained with
+    assert (ckpt["musicgen"]["commit"] is not None) == (ROOT / ".git").exists()
 
 
 def test_a_harmoniser_trains_under_ddp_from_the_command_line(tmp_path):

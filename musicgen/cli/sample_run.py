@@ -219,10 +219,11 @@ def sample_abc_text(ck, cfg: DictConfig, folder: SampleFolder) -> list[str]:
 def sample_text(ck, cfg: DictConfig, folder: SampleFolder) -> list[str]:
     """Text checkpoints: continue the prompt (a string, or a text file) and print each sample.
 
-    A sample stops at the end of a line (``<eos>``, a paragraph in WikiText) or after
-    ``max_tokens`` tokens (100 by default for text). The printed text is the prompt as the
-    model saw it (a word-level model shows its unknown words as ``<unk>``) followed by the
-    continuation; each is also written to ``<out_dir>/sample_NN.txt``.
+    A sample adds at least one token, then stops at the end of a line (``<eos>``, a
+    paragraph in WikiText) or after ``max_tokens`` tokens (100 by default for text). The
+    printed text is the prompt as the model saw it (a word-level model shows its unknown
+    words as ``<unk>``) followed by the continuation; each is also written to
+    ``<out_dir>/sample_NN.txt``.
     """
     prompt = _text_prompt(str(cfg.prompt or ""), ck.path)
     _, samples = continue_text(ck.model, ck.tokenizer, prompt, **sampling_args(cfg, "text"))

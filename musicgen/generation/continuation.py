@@ -163,11 +163,13 @@ def continue_text(
     """Text continuations of ``prompt``: the prompt as the model saw it (a word model shows
     its unknown words as ``<unk>``) and, per sample, (whole text, new tokens).
 
-    A sample stops at the end of its line (``<eos>``) or at the token cap.
+    A sample adds at least one token, then stops at the end of its line (``<eos>``) or
+    at the token cap.
     """
     ids = tokenizer.encode(prompt.rstrip("\n") if prompt else "\n")
     if prompt and ids and ids[-1] == tokenizer.eos_id:
         ids = ids[:-1]  # the prompt's line goes on: no end of line yet
-    news = generate(model, ids, eos_id=tokenizer.eos_id, max_new_tokens=max_new_tokens, **sampling)
+    news = generate(model, ids, eos_id=tokenizer.eos_id, max_new_tokens=max_new_tokens,
+                    min_new_tokens=1, **sampling)  # fmt: skip
     shown = tokenizer.decode(ids).strip("\n")
     return shown, [(tokenizer.decode([*ids, *new]).strip("\n"), len(new)) for new in news]

@@ -63,6 +63,7 @@ def generate(
     use_cache: bool = True,
     eos_id: int | None = None,
     stop: StopCriterion | Sequence[StopCriterion] | None = None,
+    min_new_tokens: int = 0,
 ) -> list[list[int]]:
     """Samples `n_samples` continuations of `prompt` as one batch.
 
@@ -87,6 +88,8 @@ def generate(
         eos_id: A row ends after drawing this id (the id is kept in its output).
         stop: One or more criteria (e.g. `StopAfterBars`), copied for each row; a row ends
             before the token at which any of them fires.
+        min_new_tokens: `eos_id` is not drawn before this many new tokens (text: a
+            continuation adds at least a word instead of ending the prompt's line at once).
 
     Returns:
         For each row, the NEW tokens only (not the prompt): up to and including `eos_id`,
@@ -114,9 +117,12 @@ def generate(
         if repetition_penalty != 1.0:
             rows.track_seen(logits.size(-1))
         for step in range(max_new_tokens):
+            allowed = rows.allowed()
+            if eos_id is not None and step < min_new_tokens:
+                allowed = _without(allowed, eos_id, logits[:, -1])
             scores = filter_logits(
                 logits[:, -1], temperature=temperature, top_k=top_k, top_p=top_p,
-                repetition_penalty=repetition_penalty, seen=rows.seen, allowed=rows.allowed(),
+                repetition_penalty=repetition_penalty, seen=rows.seen, allowed=allowed,
             )  # fmt: skip
             rows.append(draw(scores, greedy, generator), eos_id)
             if rows.all_done() or step == max_new_tokens - 1:
@@ -130,6 +136,14 @@ def generate(
     finally:
         model.train(was_training)
     return rows.outputs()
+
+
+def _without(allowed: torch.Tensor | None, token: int, scores: torch.Tensor) -> torch.Tensor:
+    """The mask ``allowed`` (all True when None) shaped as ``scores`` (N, V), with ``token``
+    forbidden."""
+    mask = torch.ones_like(scores, dtype=torch.bool) if allowed is None else allowed.clone()
+    mask[:, token] = False
+    return mask
 
 
 def expand_state(state, n: int):

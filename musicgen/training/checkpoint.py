@@ -307,10 +307,13 @@ def _looks_pickled(path: Path, err: Exception) -> bool:
     # the first pickle, read without running it, from a bounded copy in memory: a length
     # field in noise can ask for terabytes, which a file would try to allocate and BytesIO
     # simply cuts short
-    try:
-        return any(op.name in CODE_OPCODES for op, _, _ in pickletools.genops(io.BytesIO(head)))
+    try:  # the whole pickle to its STOP, its stack checked (dis does): noise that happens to
+        # start with a code opcode and a STOP is not a pickle that names anything
+        pickletools.dis(io.BytesIO(head), out=io.StringIO())
+        names = [op.name for op, _, _ in pickletools.genops(io.BytesIO(head))]
     except (ValueError, EOFError, OverflowError):  # not a well-formed pickle, or cut short
         return False
+    return any(name in CODE_OPCODES for name in names)
 
 
 def _detail(err: Exception) -> str:

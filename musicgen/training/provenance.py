@@ -10,7 +10,8 @@ SOURCE = Path(__file__).resolve().parents[2]  # the checkout the package runs fr
 
 def code_commit(root: Path = SOURCE) -> str | None:
     """The short commit of the checkout at ``root`` (``"546c320"``; ``"546c320+dirty"`` when
-    tracked files differ from it), or None for an installed copy outside git."""
+    tracked files differ from it; untracked files are not looked at), or None for an
+    installed copy outside git. A resumed run records the commit of the code resuming it."""
     if not (root / ".git").exists():
         return None
     try:
@@ -22,6 +23,8 @@ def code_commit(root: Path = SOURCE) -> str | None:
 
 
 def _git(root: Path, *args: str) -> str:
-    run = subprocess.run(["git", *args], cwd=root, timeout=10, capture_output=True, text=True)
+    run = subprocess.run(
+        ["git", "--no-optional-locks", *args], cwd=root, timeout=10, capture_output=True, text=True
+    )
     run.check_returncode()
     return run.stdout.strip()

@@ -147,7 +147,9 @@ def export_ready(
         "source": src.name,
         "figures": figures or {},
     }
-    path.with_suffix(".json").write_text(json.dumps(manifest, indent=1) + "\n")
+    tmp = path.with_suffix(".json.tmp")  # whole or not at all: a cut-short manifest blocks
+    tmp.write_text(json.dumps(manifest, indent=1) + "\n")
+    tmp.replace(path.with_suffix(".json"))
     return path
 
 
@@ -158,10 +160,11 @@ def _bare(text: str) -> bool:
 
 def _manifest(path: Path) -> dict | None:
     """The ready-model manifest at ``path``, or None when there is none (or it is some
-    other JSON file).
+    other file that shares a checkpoint's stem: not JSON and not naming the kind).
 
     Raises:
-        CheckpointError: a manifest that is not valid JSON.
+        CheckpointError: a manifest that is not valid JSON, an empty file included (a write
+            cut short must not turn the hash check off).
     """
     if not path.is_file():
         return None
@@ -171,7 +174,7 @@ def _manifest(path: Path) -> dict | None:
     except OSError as err:
         raise CheckpointError(f"{path}: an unreadable ready-model manifest ({err})") from err
     except ValueError as err:
-        if KIND not in text:  # some other file that shares the checkpoint's stem: not ours
-            return None
+        if text.strip() and KIND not in text:  # another file sharing a checkpoint's stem
+            return None  # (an empty one is a manifest whose write was cut short)
         raise CheckpointError(f"{path}: an unreadable ready-model manifest ({err})") from err
     return data if isinstance(data, dict) and data.get("kind") == KIND else None
