@@ -140,9 +140,10 @@ def generate(
 
 def _without(allowed: torch.Tensor | None, token: int, scores: torch.Tensor) -> torch.Tensor:
     """The mask ``allowed`` (all True when None) shaped as ``scores`` (N, V), with ``token``
-    forbidden."""
+    forbidden in every row that has anything else left to draw."""
     mask = torch.ones_like(scores, dtype=torch.bool) if allowed is None else allowed.clone()
-    mask[:, token] = False
+    only = mask[:, token] & (mask.sum(-1) == 1)  # e.g. a finished row, held at its eos
+    mask[:, token] = only
     return mask
 
 
