@@ -304,16 +304,17 @@ def _looks_pickled(path: Path, err: Exception) -> bool:
         head = f.read(_SNIFF_BYTES)
     if head[:2] == b"PK":
         return True
-    # the first pickle, read without running it, from a bounded copy in memory: a length
-    # field in noise can ask for terabytes, which a file would try to allocate and BytesIO
-    # simply cuts short
-    try:  # the whole pickle to its STOP, its stack checked (dis does): noise that happens to
-        # start with a code opcode and a STOP is not a pickle that names anything
+    # the first pickle, read without running it, from a bounded copy in memory (a length
+    # field in noise can ask for terabytes, which BytesIO simply cuts short); a code opcode
+    # counts only in a pickle whose stack holds together (dis checks it): noise that
+    # happens to start with one and a STOP names nothing
+    try:
+        if not any(op.name in CODE_OPCODES for op, _, _ in pickletools.genops(io.BytesIO(head))):
+            return False
         pickletools.dis(io.BytesIO(head), out=io.StringIO())
-        names = [op.name for op, _, _ in pickletools.genops(io.BytesIO(head))]
     except (ValueError, EOFError, OverflowError):  # not a well-formed pickle, or cut short
         return False
-    return any(name in CODE_OPCODES for name in names)
+    return True
 
 
 def _detail(err: Exception) -> str:
