@@ -3,7 +3,8 @@
 Lightning's own bar counts the batches of an epoch, so its ETA is not the run's, and
 redirected to a file it leaves thousands of carriage returns. This callback counts the
 run's optimizer steps against ``max_steps`` (or the epochs' total): on a terminal a tqdm
-bar, otherwise one line every ``every`` steps and at each validation.
+bar, otherwise one line every ``every`` steps and at each validation. Under
+``trainer.max_time`` the time left is the sooner of the two ends.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 import time
 
 import pytorch_lightning as pl
+from pytorch_lightning.callbacks import Timer
 
 
 class RunProgress(pl.Callback):
@@ -22,13 +24,14 @@ class RunProgress(pl.Callback):
 
     def __init__(self, every: int = 50, stream=None) -> None:
         self.every, self.stream = every, stream or sys.stderr
-        self.bar, self.start, self.total = None, 0.0, 0
+        self.bar, self.start, self.total, self.timer = None, 0.0, 0, None
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.global_rank != 0:
             return
         self.total = max(int(trainer.estimated_stepping_batches), trainer.global_step)
         self.start, self.first = time.monotonic(), trainer.global_step
+        self.timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
         if self.stream.isatty():
             from tqdm import tqdm
 
@@ -66,6 +69,9 @@ class RunProgress(pl.Callback):
         done = step - self.first
         elapsed = time.monotonic() - self.start
         eta = elapsed / done * (self.total - step) if done else float("nan")
+        limit = self.timer.time_remaining() if self.timer is not None else None
+        if limit is not None and not eta <= limit:  # the time limit ends the run first
+            eta = max(limit, 0.0)
         shown = f", train/loss {float(loss):.4f}" if loss is not None else ""
         print(f"step {step}/{self.total}{shown}, {elapsed:.0f} s, about {eta:.0f} s left",
               file=self.stream, flush=True)  # fmt: skip
